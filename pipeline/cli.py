@@ -1,0 +1,138 @@
+"""The ``newsingest`` command line: ``run``, ``follow`` and ``demo``.
+
+Exit codes: 0 the run completed (per-URL failures are in the failures table), 2 bad configuration
+or input, 1 the run itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from pipeline.options import add_run_arguments, to_config
+from transforms.errors import ConfigError
+
+__all__ = ["main"]
+
+LOGGER = logging.getLogger("newsingest")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+_EPILOG = """\
+Any other --option is passed to Apache Beam as a pipeline option, e.g. --runner=FlinkRunner,
+--direct_num_workers=2 --direct_running_mode=multi_processing. Without --runner the job runs
+in-process (Beam's FnApiRunner), with no network access needed.
+
+exit codes: 0 completed (per-URL failures go to the failures table), 1 the run failed,
+2 bad configuration or input."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsingest", description="Ingest news feeds, their articles and reader comments into Parquet tables.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="Log what each stage does.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run = commands.add_parser("run", help="Ingest the feeds once (a batch run, e.g. from cron).",
+                              description="Poll the feeds once and append new articles to DIR.",
+                              formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
+    add_run_arguments(run)
+    follow = commands.add_parser("follow", help="Keep polling the feeds at an interval until Ctrl-C.",
+                                 description="Run a batch ingest every --interval until stopped. Ctrl-C "
+                                 "lets the current poll finish and commit; a second Ctrl-C aborts it.",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
+    add_run_arguments(follow)
+    follow.add_argument("--interval", default="15m", help="Time between polls: 90s, 15m, 1h (default 15m).")
+    demo = commands.add_parser("demo", help="Serve the embedded demo news site on loopback and ingest it.",
+                               description="Start the demo site on 127.0.0.1, ingest it into --out, and show "
+                               "a summary and a DuckDB query over the result. Needs no network.")
+    demo.add_argument("--out", default="demo-out", help="Output directory (default ./demo-out).")
+    return parser
+
+
+def parse_interval(text: str) -> float:
+    """Seconds in an interval like ``90s``, ``15m``, ``1h`` or a bare number of seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match or float(match.group(1)) <= 0:
+        raise ConfigError(f"--interval {text!r}: use a positive number with s, m or h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+class _DropBeamImportNoise(logging.Filter):
+    """Beam warns on import that optional Google Cloud clients are missing; they are not needed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "apitools not found" not in record.getMessage()
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropBeamImportNoise())
+    # Beam logs per-stage chatter at INFO and a warning about optional GCP clients on import.
+    logging.getLogger("apache_beam").setLevel(logging.INFO if verbose else logging.ERROR)
+    LOGGER.setLevel(logging.INFO)
+
+
+def _run_once(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
+    from pipeline.run import run_ingest  # imports Beam: kept out of --help's path
+
+    config = to_config(args)
+    report = run_ingest(config, beam_args)
+    print(report.render())
+    return EXIT_OK
+
+
+def _follow(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
+    interval = parse_interval(args.interval)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping after the current poll (Ctrl-C again to abort it)", file=sys.stderr)
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        while not stop.is_set():
+            _run_once(args, beam_args)
+            stop.wait(interval)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsingest`` console script and of ``python -m pipeline``."""
+    args, beam_args = _parser().parse_known_args(argv)
+    _configure_logging(args.verbose)
+    unknown = [a for a in beam_args if not a.startswith("--")]
+    try:
+        if unknown:
+            raise ConfigError(f"unexpected argument(s): {' '.join(unknown)}")
+        if args.command == "demo":
+            from pipeline.demo.run import run_demo
+
+            return run_demo(args.out, beam_args)
+        if args.command == "follow":
+            return _follow(args, beam_args)
+        return _run_once(args, beam_args)
+    except ConfigError as exc:
+        print(f"newsingest: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("newsingest: interrupted; nothing half-written is visible, the next run completes it", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # the run itself failed: say so plainly, exit 1, keep the traceback in the log
+        LOGGER.exception("run failed")
+        print(f"newsingest: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,134 @@
+"""The newsingest pipeline: ``build_pipeline`` wires the stages, ``run_ingest`` runs one batch run.
+
+    feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages ─ ExtractArticles ─ DropKnownArticles ─ WriteArticles
+                 └──────────────┴───────────────┴──────────── failures ──────────────────── WriteFailures
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipeline.config import IngestConfig
+from pipeline.report import RunReport, event_of, summarize
+from pipeline.runstate import RunLock, load_validators, save_validators
+from schemas.arrow import ARTICLES, FAILURES, utc_date
+from schemas.records import Article, FeedEntry, Failure
+from transforms.feeds import FeedPoll, ReadFeeds, Validators
+from transforms.extract import ExtractArticles
+from transforms.fetch import FetchPages
+from transforms.sink import WriteParquetPartitions, temp_dir
+from transforms.state import DropKnown, ReadKnownArticleKeys
+
+__all__ = ["build_pipeline", "run_ingest"]
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _key_entry(entry: FeedEntry) -> tuple[str, FeedEntry]:
+    return entry.article_id, entry
+
+
+def _key_article(article: Article) -> tuple[str, Article]:
+    return article.article_id, article
+
+
+def _stamp_failure(failure: Failure, run_id: str) -> Failure:
+    return replace(failure, run_id=run_id, date=utc_date(failure.at))
+
+
+def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[str, Validators]) -> None:
+    """Add the whole ingest to ``p``: feeds in, Parquet tables and report events out."""
+    out, run_id = config.sink.out, config.sink.run_id
+    feeds = p | "FeedSpecs" >> beam.Create(config.feeds) | "ReadFeeds" >> ReadFeeds(config.fetch, validators)
+    known = p | "ReadKnownKeys" >> ReadKnownArticleKeys(out)
+    new_entries = feeds.entries | "KeyEntries" >> beam.Map(_key_entry) | "DropKnownEntries" >> DropKnown(known)
+    intervals = {f.url: f.min_interval_s for f in config.feeds if f.min_interval_s is not None}
+    fetched = new_entries | "FetchPages" >> FetchPages(config.fetch, feed_intervals=intervals)
+    extracted = fetched.pages | "ExtractArticles" >> ExtractArticles(config.extract)
+    articles = extracted.articles | "KeyArticles" >> beam.Map(_key_article) | "DropKnownArticles" >> DropKnown(known)
+    written = articles | "WriteArticles" >> WriteParquetPartitions(ARTICLES, config.sink)
+    failures = (
+        (feeds.failures, fetched.failures, extracted.failures)
+        | "FlattenFailures" >> beam.Flatten()
+        | "StampFailures" >> beam.Map(_stamp_failure, run_id)
+    )
+    failures_written = failures | "WriteFailures" >> WriteParquetPartitions(FAILURES, config.sink)
+    (
+        (feeds.feed_state, written, failures, failures_written)
+        | "FlattenReport" >> beam.Flatten()
+        | "ToReportEvent" >> beam.Map(event_of)
+        | "WriteReportEvents" >> beam.io.WriteToText(
+            FileSystems.join(temp_dir(out, run_id), "report", "events"), file_name_suffix=".jsonl"
+        )
+    )
+
+
+def _read_events(out: str, run_id: str) -> list[dict[str, Any]]:
+    pattern = FileSystems.join(temp_dir(out, run_id), "report", "events*.jsonl")
+    events = []
+    for match in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(match.path) as handle:
+            events.extend(json.loads(line) for line in handle.read().decode("utf-8").splitlines() if line)
+    return [e for e in events if not (e["event"] == "file" and e["table"] == "failures")]
+
+
+def _delete_tree(path: str) -> None:
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+
+
+def _remove_stale_temp(out: str) -> None:
+    """Drop what killed runs left under ``_tmp/``: never committed, so never visible, and now garbage."""
+    _delete_tree(FileSystems.join(out, "_tmp"))
+
+
+def _pipeline_options(beam_args: Sequence[str]) -> tuple[PipelineOptions, Any]:
+    options = PipelineOptions(list(beam_args))
+    # Beam 2.77's DirectRunner first tries to download Prism; the in-process engine needs no network.
+    runner = None if any(a == "--runner" or a.startswith("--runner=") for a in beam_args) else FnApiRunner()
+    return options, runner
+
+
+def _save_feed_state(out: str, events: list[dict[str, Any]]) -> None:
+    polls = [
+        FeedPoll(Validators(e["feed_url"], e.get("etag"), e.get("last_modified")), e["not_modified"], e["entries"])
+        for e in events if e["event"] == "poll" and not e["not_modified"]
+    ]
+    save_validators(out, polls)
+
+
+def run_ingest(config: IngestConfig, beam_args: Sequence[str] = ()) -> RunReport:
+    """Run one batch ingest into ``config.sink.out`` and return its report.
+
+    Holds the output directory's lock for the whole run; commits the feeds' validators only after
+    the data is committed, so a crash never loses entries behind a 304.
+    """
+    out, run_id = config.sink.out, config.sink.run_id
+    report = RunReport(run_id=run_id, out=out, started_at=datetime.now(timezone.utc).isoformat())
+    started = time.monotonic()
+    with RunLock(out, run_id):
+        _remove_stale_temp(out)
+        options, runner = _pipeline_options(beam_args)
+        with beam.Pipeline(runner=runner, options=options) as p:
+            build_pipeline(p, config, load_validators(out))
+        events = _read_events(out, run_id)
+        _save_feed_state(out, events)
+        summarize(report, events)
+        report.status = "completed"
+        report.seconds = time.monotonic() - started
+        report.finished_at = datetime.now(timezone.utc).isoformat()
+        with FileSystems.create(FileSystems.join(out, "_runs", f"{run_id}.json")) as handle:
+            handle.write(report.to_json().encode("utf-8"))
+        _delete_tree(temp_dir(out, run_id))
+    return report

@@ -1,0 +1,175 @@
+"""Element types that flow through the pipeline and the rows of every output table.
+
+Every record is a frozen, slotted dataclass: cheap to pickle (Beam's fallback coder), immutable
+once emitted, and the single place where a field's meaning is defined. ``schemas.arrow`` holds
+the matching Arrow schemas; ``tests/test_schemas.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = [
+    "ActorTag",
+    "Article",
+    "Comment",
+    "FeedEntry",
+    "FeedSpec",
+    "Failure",
+    "Mention",
+    "RawPage",
+    "Rejection",
+    "TopicTag",
+    "replace",
+]
+
+replace = dataclasses.replace
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One feed the user asked for, with its per-feed options (from ``--feed`` or feeds.toml)."""
+
+    url: str
+    name: str | None = None
+    # Politeness for this feed's hosts; None means the run-wide default.
+    min_interval_s: float | None = None
+    max_in_flight: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, its URL already canonicalised."""
+
+    feed_url: str
+    url: str
+    canonical_url: str
+    article_id: str
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    summary: str | None = None
+    # Comment-thread hints the feed itself gives (wfw:commentRss, <comments>, Atom rel=replies).
+    comments_feed_url: str | None = None
+    comments_page_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawPage:
+    """A fetched article page: decoded HTML plus what the HTTP exchange told us."""
+
+    entry: FeedEntry
+    final_url: str
+    status: int
+    html: str
+    fetched_at: datetime
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicTag:
+    """An IPTC Media Topic assigned to a document."""
+
+    id: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ActorTag:
+    """One actor found in a document, aggregated over all its mentions."""
+
+    id: str
+    name: str
+    type: str
+    country: str | None
+    code: str | None
+    mentions: int
+    linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One occurrence of an actor in a document's text (character offsets into that text)."""
+
+    doc_id: str
+    doc_kind: str
+    actor_id: str
+    surface: str
+    start: int
+    end: int
+    # Partition columns.
+    date: str = ""
+    source: str = ""
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One row of the articles table."""
+
+    article_id: str
+    url: str
+    canonical_url: str
+    feed_url: str
+    title: str | None
+    authors: tuple[str, ...]
+    published_at: datetime | None
+    fetched_at: datetime
+    language: str | None
+    text: str
+    word_count: int
+    content_hash: str
+    schema_version: int
+    # Partition columns: written as the Hive path, not inside the files.
+    date: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One row of the comments table."""
+
+    comment_id: str
+    article_id: str
+    article_url: str
+    parent_id: str | None
+    depth: int
+    author: str | None
+    author_url: str | None
+    published_at: datetime | None
+    text: str
+    origin: str
+    fetched_at: datetime
+    schema_version: int
+    date: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A page that was fetched fine but is not an article worth a row (no body, too short, ...)."""
+
+    url: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One row of the failures table: a URL that failed at some stage, and why."""
+
+    url: str
+    stage: str
+    error_kind: str
+    message: str
+    http_status: int | None
+    attempts: int
+    at: datetime
+    feed_url: str | None = None
+    run_id: str = ""
+    schema_version: int = 1
+    date: str = ""
