@@ -10,6 +10,7 @@ import calendar
 import json
 import logging
 import re
+import xml.sax
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -94,9 +95,8 @@ def _make_entry(feed_url: str, link: str, **fields: Any) -> FeedEntry:
 def _parse_xml_feed(content: bytes, feed_url: str, content_type: str | None) -> list[FeedEntry]:
     if _ENTITY_DECLARATION.search(content[:65536]):
         raise ParseError("the feed declares XML entities, which are refused (entity bombs, XXE)", kind="unsafe_xml")
-    headers = {"content-location": feed_url}
-    if content_type:
-        headers["content-type"] = content_type
+    # Without a content type feedparser flags every document as bozo; XML is what we were given.
+    headers = {"content-location": feed_url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(content, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
     if not parsed.version and not parsed.entries:
         raise ParseError("not a feed (no RSS, Atom, RDF or JSON Feed found)", kind="not_a_feed")
@@ -112,7 +112,7 @@ def _parse_xml_feed(content: bytes, feed_url: str, content_type: str | None) -> 
             summary=item.get("summary") or None, comments_feed_url=comments_feed, comments_page_url=comments_page,
         ))
     # feedparser is lenient (bozo) by design; a broken feed that still yields linked entries is kept.
-    if parsed.bozo and not entries:
+    if parsed.bozo and not entries and isinstance(parsed.bozo_exception, xml.sax.SAXException):
         raise ParseError(f"malformed feed: {parsed.bozo_exception}", kind="malformed_feed")
     return entries
 

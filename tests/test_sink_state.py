@@ -1,0 +1,100 @@
+"""The Parquet sink (temp file, then rename) and the dedup against committed data, as Beam transforms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline.config import SinkConfig
+from schemas import ARTICLES, Article
+from transforms.sink import PendingFile, WriteParquetPartitions, commit_file, write_rows
+from transforms.state import DropKnown, ReadKnownArticleKeys, known_keys_of_file
+from transforms.urls import canonicalize_url, stable_id
+from schemas.arrow import to_row
+
+NOW = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
+
+
+def _article(n: int, source: str = "e.org", date: str = "2025-03-04") -> Article:
+    url = f"https://{source}/a{n}?utm_source=rss"
+    return Article(
+        article_id=stable_id(canonicalize_url(url)), url=url, canonical_url=canonicalize_url(url),
+        feed_url=f"https://{source}/feed", title=f"A{n}", authors=(), published_at=NOW, fetched_at=NOW,
+        language="en", text="word " * 60, word_count=60, content_hash=str(n), schema_version=1, date=date,
+        source=source,
+    )
+
+
+def _read(out: Path) -> list[dict]:
+    return ds.dataset(out / "articles", format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def test_write_then_commit_is_invisible_until_renamed(tmp_path: Path) -> None:
+    config = SinkConfig(out=str(tmp_path), run_id="r1")
+    rows = [to_row(_article(1)), to_row(_article(2))]
+    pending = write_rows(rows, ARTICLES, config, ("2025-03-04", "e.org"))
+    assert not (tmp_path / "articles").exists()  # only under _tmp/ so far
+    assert Path(pending.temp_path).exists()
+    commit_file(pending)
+    assert Path(pending.final_path).exists() and not Path(pending.temp_path).exists()
+    assert pending.final_path.startswith(str(tmp_path / "articles" / "date=2025-03-04" / "source=e.org" / "part-r1-"))
+    # A retried bundle writes the same rows to the same name and overwrites: still two rows.
+    commit_file(write_rows(list(reversed(rows)), ARTICLES, config, ("2025-03-04", "e.org")))
+    assert len(_read(tmp_path)) == 2
+    # Committing twice (a retried commit) is harmless.
+    commit_file(pending)
+
+
+def test_commit_of_a_lost_file_fails_loudly(tmp_path: Path) -> None:
+    lost = PendingFile("articles", str(tmp_path / "nope.parquet"), str(tmp_path / "articles" / "x.parquet"), 1)
+    with pytest.raises(FileNotFoundError):
+        commit_file(lost)
+
+
+def test_write_parquet_partitions_transform(tmp_path: Path) -> None:
+    config = SinkConfig(out=str(tmp_path), run_id="r2", max_rows_per_file=2)
+    articles = [_article(n, source=s, date=d) for n, (s, d) in enumerate(
+        [("e.org", "2025-03-04")] * 5 + [("f.net", "2025-03-05")] * 2)]
+    pipeline = TestPipeline()
+    files = pipeline | beam.Create(articles) | WriteParquetPartitions(ARTICLES, config)
+    assert_that(files | beam.Map(lambda f: f.rows) | beam.CombineGlobally(sum), equal_to([7]), label="RowsWritten")
+    result = pipeline.run()
+    result.wait_until_finish()
+    rows = _read(tmp_path)
+    assert sorted(r["title"] for r in rows) == sorted(a.title for a in articles)
+    assert {(r["date"], r["source"]) for r in rows} == {("2025-03-04", "e.org"), ("2025-03-05", "f.net")}
+    assert all(len(list(p.glob("*.parquet"))) >= 1 for p in (tmp_path / "articles").glob("*/*"))
+    counters = result.metrics().query(MetricsFilter().with_name("articles_rows"))["counters"]
+    assert sum(c.committed for c in counters) == 7
+
+
+def test_known_keys_come_from_committed_files(tmp_path: Path) -> None:
+    config = SinkConfig(out=str(tmp_path), run_id="r3")
+    stored = _article(1)
+    pending = commit_file(write_rows([to_row(stored)], ARTICLES, config, ("2025-03-04", "e.org")))
+    keys = set(known_keys_of_file(pending.final_path))
+    assert stored.article_id in keys
+    # Uncommitted files under _tmp/ are not "known": a killed run's work is redone.
+    write_rows([to_row(_article(2))], ARTICLES, config, ("2025-03-04", "e.org"))
+    with TestPipeline() as p:
+        known = p | ReadKnownArticleKeys(str(tmp_path))
+        assert_that(known, equal_to(sorted(keys)))
+
+
+def test_drop_known_keeps_one_element_per_unknown_key() -> None:
+    with TestPipeline() as p:
+        known = p | "Known" >> beam.Create(["k1"])
+        keyed = p | "New" >> beam.Create([("k1", "old"), ("k2", "b"), ("k2", "a"), ("k3", "c")])
+        assert_that(keyed | DropKnown(known), equal_to(["a", "c"]))
+
+
+def test_empty_output_dir_has_no_known_keys(tmp_path: Path) -> None:
+    with TestPipeline() as p:
+        assert_that(p | ReadKnownArticleKeys(str(tmp_path / "missing")), equal_to([]))
