@@ -37,6 +37,17 @@ SCHEMA_VERSION = 1
 
 _UTC_TIME = pa.timestamp("us", tz="UTC")
 
+ACTOR = pa.struct([
+    pa.field("id", pa.string()),
+    pa.field("name", pa.string()),
+    pa.field("type", pa.string()),
+    pa.field("country", pa.string()),
+    pa.field("code", pa.string()),
+    pa.field("mentions", pa.int32()),
+    pa.field("linked", pa.bool_()),
+])
+TOPIC = pa.struct([pa.field("id", pa.string()), pa.field("label", pa.string()), pa.field("score", pa.float32())])
+
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
@@ -79,6 +90,21 @@ ARTICLES = TableSpec(
             pa.field("schema_version", pa.int16(), nullable=False),
             pa.field("date", pa.string(), nullable=False),
             pa.field("source", pa.string(), nullable=False),
+            pa.field("modified_at", _UTC_TIME),
+            pa.field("description", pa.string()),
+            pa.field("section", pa.string()),
+            pa.field("tags", pa.list_(pa.string())),
+            pa.field("image_url", pa.string()),
+            pa.field("is_paywalled", pa.bool_()),
+            pa.field("metadata_sources", pa.map_(pa.string(), pa.string())),
+            pa.field("comment_count", pa.int32()),
+            pa.field("comments_status", pa.string()),
+            pa.field("actors", pa.list_(ACTOR)),
+            pa.field("topics", pa.list_(TOPIC)),
+            pa.field("duplicate_of", pa.string()),
+            pa.field("similarity", pa.float32()),
+            pa.field("story_id", pa.string()),
+            pa.field("cites", pa.list_(pa.string())),
         ]
     ),
 )
@@ -104,6 +130,7 @@ COMMENTS = TableSpec(
             pa.field("schema_version", pa.int16(), nullable=False),
             pa.field("date", pa.string(), nullable=False),
             pa.field("source", pa.string(), nullable=False),
+            pa.field("actors", pa.list_(ACTOR)),
         ]
     ),
 )
@@ -170,8 +197,18 @@ def to_row(record: Any) -> dict[str, Any]:
     return row
 
 
+def _map_entries(value: Any) -> list[tuple[Any, Any]] | None:
+    if value is None:
+        return None
+    items = value.items() if isinstance(value, Mapping) else value
+    return [tuple(pair) for pair in items]
+
+
 def to_table(rows: Iterable[Mapping[str, Any]], spec: TableSpec) -> pa.Table:
     """Build the file-level Arrow table (partition columns dropped) from rows of ``spec``."""
+    map_columns = [f.name for f in spec.schema if pa.types.is_map(f.type)]
+    if map_columns:  # pyarrow builds map entries from (key, value) tuples, not lists
+        rows = [{**row, **{c: _map_entries(row.get(c)) for c in map_columns}} for row in rows]
     table = pa.Table.from_pylist(list(rows), schema=spec.schema)
     return table.drop_columns(list(spec.partition_by))
 

@@ -127,6 +127,26 @@ class Article:
     # Partition columns: written as the Hive path, not inside the files.
     date: str
     source: str
+    # Metadata beyond the basics; ``metadata_sources`` says where each field came from
+    # (e.g. {"published_at": "json-ld", "title": "og:title"}).
+    modified_at: datetime | None = None
+    description: str | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    image_url: str | None = None
+    is_paywalled: bool | None = None
+    metadata_sources: tuple[tuple[str, str], ...] = ()
+    # Comment threads.
+    comment_count: int = 0
+    comments_status: str = "none"
+    # Tagging.
+    actors: tuple[ActorTag, ...] = ()
+    topics: tuple[TopicTag, ...] = ()
+    # Syndication and stories.
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    story_id: str | None = None
+    cites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +167,7 @@ class Comment:
     schema_version: int
     date: str
     source: str
+    actors: tuple[ActorTag, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
