@@ -6,12 +6,17 @@ objects; transforms receive them and never see PipelineOptions or dicts.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from schemas.records import FeedSpec
+from transforms.comments.collect import CommentsConfig
+from transforms.tagging import TaggingConfig
 from transforms.errors import ConfigError
 
-__all__ = ["ExtractConfig", "FetchConfig", "IngestConfig", "SinkConfig", "DEFAULT_USER_AGENT"]
+__all__ = [
+    "CommentsConfig", "DEFAULT_USER_AGENT", "ExtractConfig", "FetchConfig", "IngestConfig", "SinkConfig", "TaggingConfig",
+]
 
 DEFAULT_USER_AGENT = "newsingest/0.1 (+https://github.com/newsingest/newsingest)"
 
@@ -40,6 +45,14 @@ class FetchConfig:
     allow_private_hosts: bool = False
     # Consecutive failures of one host after which its remaining URLs fail fast.
     circuit_breaker_failures: int = 5
+    # Seconds an open breaker waits before letting one trial request through.
+    circuit_breaker_cooldown_s: float = 300.0
+    # A contact URL (or mailto:) put into the User-Agent so site owners can reach the operator.
+    contact_url: str | None = None
+    # Non-public networks allowed without --allow-private-hosts (CIDR, e.g. an intranet feed host).
+    allowed_networks: tuple[str, ...] = ()
+    # Where raw HTTP responses are kept as WARC files; None keeps none.
+    warc_dir: str | None = None
 
     def __post_init__(self) -> None:
         _require(self.connect_timeout_s > 0 and self.total_timeout_s > 0, "timeouts must be positive")
@@ -50,6 +63,21 @@ class FetchConfig:
         _require(self.max_in_flight_per_host >= 1, "max_in_flight_per_host must be at least 1")
         _require(self.circuit_breaker_failures >= 1, "circuit_breaker_failures must be at least 1")
         _require(bool(self.user_agent.strip()), "user_agent must not be empty")
+        _require(self.backoff_base_s >= 0 and self.backoff_max_s >= 0, "backoff times must not be negative")
+        _require(self.circuit_breaker_cooldown_s >= 0, "circuit_breaker_cooldown_s must not be negative")
+        _require(self.contact_url is None or self.contact_url.startswith(("http://", "https://", "mailto:")),
+                 "contact_url must be an http(s) or mailto: URL")
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"allowed_networks: {network!r} is not a CIDR network") from exc
+
+    def effective_user_agent(self) -> str:
+        """The User-Agent sent: ``user_agent`` with the contact URL, when one is configured."""
+        if self.contact_url is None or self.contact_url in self.user_agent:
+            return self.user_agent
+        return f"{self.user_agent} (contact: {self.contact_url})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +87,20 @@ class ExtractConfig:
     min_words: int = 50
     include_tables: bool = True
     favor_precision: bool = False
+    # Cleanup around trafilatura (widgets, comments, chrome lines) and not-an-article rejections.
+    clean: bool = True
+    reject_non_articles: bool = True
+    # Per-source boilerplate: a paragraph seen on at least min_pages pages and on at least
+    # min_share of the source's pages is removed; the store keeps at most max_lines candidates.
+    boilerplate_min_pages: int = 3
+    boilerplate_min_share: float = 0.3
+    boilerplate_max_lines: int = 5000
 
     def __post_init__(self) -> None:
         _require(self.min_words >= 0, "min_words must not be negative")
+        _require(self.boilerplate_min_pages >= 2, "boilerplate_min_pages must be at least 2")
+        _require(0.0 < self.boilerplate_min_share <= 1.0, "boilerplate_min_share must be in (0, 1]")
+        _require(self.boilerplate_max_lines >= 1, "boilerplate_max_lines must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +126,11 @@ class IngestConfig:
     sink: SinkConfig
     fetch: FetchConfig = field(default_factory=FetchConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
+    comments: CommentsConfig = field(default_factory=CommentsConfig)
+    # Comments of stored articles younger than this are refreshed when their feed lists them again.
+    comments_window_days: float = 7.0
+    tagging: TaggingConfig = field(default_factory=TaggingConfig)
 
     def __post_init__(self) -> None:
         _require(bool(self.feeds), "no feeds given: use --feed URL or --feeds FILE")
+        _require(self.comments_window_days >= 0, "comments_window_days must not be negative")

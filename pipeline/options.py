@@ -10,12 +10,11 @@ import argparse
 import tomllib
 import uuid
 from collections.abc import Mapping
-from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import ExtractConfig, FetchConfig, IngestConfig, SinkConfig
+from pipeline.config import CommentsConfig, ExtractConfig, FetchConfig, IngestConfig, SinkConfig, TaggingConfig
 from schemas.records import FeedSpec
 from transforms.errors import ConfigError
 
@@ -32,15 +31,33 @@ _SETTINGS: dict[str, tuple[str, str, type, str]] = {
     "max_redirects": ("fetch", "max_redirects", int, "Redirects followed at most (default 5)."),
     "max_attempts": ("fetch", "max_attempts", int, "Attempts per URL for retryable errors (default 4)."),
     "backoff_base": ("fetch", "backoff_base_s", float, "First retry delay in seconds, doubled each time (default 1)."),
+    "backoff_max": ("fetch", "backoff_max_s", float,
+                    "Longest wait before a retry, Retry-After included; a longer Retry-After fails the URL "
+                    "(default 60)."),
+    "breaker_failures": ("fetch", "circuit_breaker_failures", int,
+                         "Consecutive failures after which a host is skipped for the run (default 5)."),
+    "contact_url": ("fetch", "contact_url", str,
+                    "A URL or mailto: where site owners can reach you; added to the User-Agent."),
     "min_words": ("extract", "min_words", int, "Articles with fewer words are rejected (default 50)."),
     "rows_per_file": ("sink", "max_rows_per_file", int, "Rows per Parquet file at most (default 5000)."),
+    "comments_window": ("ingest", "comments_window_days", float,
+                        "Days during which a stored article's new comments are still collected (default 7)."),
+    "disqus_api_key": ("comments", "disqus_api_key", str,
+                       "A Disqus public API key: collect Disqus threads (without it they are only recorded)."),
+    "disqus_api_base": ("comments", "disqus_api_base", str, "Disqus API root (default https://disqus.com/api/3.0)."),
+    "max_comments": ("comments", "max_comments", int, "Comments collected per article at most (default 5000)."),
+    "ner": ("tagging", "ner", str, "Finder of names not in the actor registry: auto (spaCy if an English model "
+            "is installed, else rules), spacy, rules or off (default auto)."),
 }
 _BOOLEAN_SETTINGS: dict[str, tuple[str, str, str]] = {
     "allow_private_hosts": ("fetch", "allow_private_hosts",
                             "Allow hosts on loopback/private/reserved addresses (off: refused, against SSRF)."),
     "ignore_robots": ("fetch", "respect_robots", "Do not honour robots.txt (on by default)."),
     "favor_precision": ("extract", "favor_precision", "Ask trafilatura for less text but less noise."),
+    "no_comments": ("comments", "enabled", "Do not collect reader comments."),
 }
+# Boolean flags that switch a default-on setting off.
+_NEGATED = {"ignore_robots", "no_comments"}
 _FEED_KEYS = {"url", "name", "min_interval", "max_in_flight"}
 
 
@@ -53,6 +70,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=kind, default=None, help=text)
     for dest, (_, _, text) in _BOOLEAN_SETTINGS.items():
         parser.add_argument(f"--{dest.replace('_', '-')}", dest=dest, action="store_true", default=None, help=text)
+    parser.add_argument("--allow-network", dest="allow_network", action="append", default=None, metavar="CIDR",
+                        help="A private network allowed without --allow-private-hosts, e.g. 10.8.0.0/16 "
+                        "(repeatable).")
+    parser.add_argument("--warc", nargs="?", const="", default=None, metavar="DIR",
+                        help="Keep every HTTP response as WARC files, in DIR (default OUT/warc).")
+    parser.add_argument("--actors", action="append", default=[], metavar="FILE",
+                        help="An actor registry file of your own, same format as the shipped one (repeatable; "
+                        "see docs/tagging.md).")
 
 
 def _feed_spec(table: Mapping[str, Any], where: str) -> FeedSpec:
@@ -82,7 +107,7 @@ def load_feeds_toml(path: str) -> tuple[tuple[FeedSpec, ...], dict[str, Any]]:
         raise ConfigError(f"{path}: 'feeds' must be an array of tables ([[feeds]])")
     specs = tuple(_feed_spec(table, f"{path} feeds[{i}]") for i, table in enumerate(feeds))
     settings = document.get("settings", {})
-    known = set(_SETTINGS) | set(_BOOLEAN_SETTINGS) | {"out"}
+    known = set(_SETTINGS) | set(_BOOLEAN_SETTINGS) | {"out", "actors", "allow_network", "warc"}
     if set(settings) - known:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(set(settings) - known))}")
     return specs, settings
@@ -107,7 +132,23 @@ def _section_values(args: argparse.Namespace, settings: Mapping[str, Any], secti
         value = getattr(args, dest, None)
         value = settings.get(dest) if value is None else value
         if sec == section and value is not None:
-            values[name] = (not value) if dest == "ignore_robots" else bool(value)
+            values[name] = (not value) if dest in _NEGATED else bool(value)
+    return values
+
+
+def _fetch_values(args: argparse.Namespace, settings: Mapping[str, Any], out: str) -> dict[str, Any]:
+    """The fetch section, plus the two options that are not scalars: networks (a list) and --warc."""
+    values = _section_values(args, settings, "fetch")
+    networks = getattr(args, "allow_network", None) or settings.get("allow_network") or []
+    if isinstance(networks, str):
+        networks = [networks]
+    values["allowed_networks"] = tuple(str(n) for n in networks)
+    warc = getattr(args, "warc", None)
+    warc = settings.get("warc") if warc is None else warc
+    if warc is True or warc == "":
+        values["warc_dir"] = f"{out}/warc"
+    elif warc:
+        values["warc_dir"] = str(warc).rstrip("/")
     return values
 
 
@@ -126,18 +167,20 @@ def to_config(args: argparse.Namespace, *, run_id: str | None = None) -> IngestC
     if not out:
         raise ConfigError("--out DIR is required (or 'out' in the [settings] of the feeds file)")
     specs = tuple({spec.url: spec for spec in specs}.values())
+    actor_files = tuple(settings.get("actors", [])) + tuple(getattr(args, "actors", []) or [])
+    for path in actor_files:
+        if not Path(path).is_file():
+            raise ConfigError(f"--actors {path}: no such file")
     try:
         return IngestConfig(
             feeds=specs,
-            fetch=FetchConfig(**_section_values(args, settings, "fetch")),
+            fetch=FetchConfig(**_fetch_values(args, settings, str(out).rstrip("/"))),
             extract=ExtractConfig(**_section_values(args, settings, "extract")),
             sink=SinkConfig(out=str(out).rstrip("/"), run_id=run_id or new_run_id(),
                             **_section_values(args, settings, "sink")),
+            comments=CommentsConfig(**_section_values(args, settings, "comments")),
+            tagging=TaggingConfig(actor_files=actor_files, **_section_values(args, settings, "tagging")),
+            **_section_values(args, settings, "ingest"),
         )
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from exc
-
-
-def config_fields(section: type) -> list[str]:
-    """Field names of a config section (for documentation and tests)."""
-    return [f.name for f in fields(section)]

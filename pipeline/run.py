@@ -1,7 +1,10 @@
 """The newsingest pipeline: ``build_pipeline`` wires the stages, ``run_ingest`` runs one batch run.
 
-    feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages ─ ExtractArticles ─ DropKnownArticles ─ WriteArticles
-                 └──────────────┴───────────────┴──────────── failures ──────────────────── WriteFailures
+    feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages (+ comment threads) ─ ExtractArticles ─ AttachCommentThreads
+                 └ stored but young: refresh comments ┘       └──── threads by article id ────────┘
+    AttachCommentThreads ─ articles ─ TagArticles ─ WriteArticles (+ WriteMentions)
+                         └ comments ─ DropKnownComments ─ TagComments ─ WriteComments (+ WriteMentions)
+    failures of every stage ─ WriteFailures
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import apache_beam as beam
@@ -20,15 +23,17 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from pipeline.config import IngestConfig
-from pipeline.report import RunReport, event_of, summarize
+from pipeline.report import RunReport, event_of, summarize, write_report
 from pipeline.runstate import RunLock, load_validators, save_validators
-from schemas.arrow import ARTICLES, FAILURES, utc_date
-from schemas.records import Article, FeedEntry, Failure
+from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, utc_date
+from schemas.records import Comment, FeedEntry, Failure, RawPage
+from transforms.comments.stage import AttachCommentThreads, thread_of_page
 from transforms.feeds import FeedPoll, ReadFeeds, Validators
 from transforms.extract import ExtractArticles
 from transforms.fetch import FetchPages
 from transforms.sink import WriteParquetPartitions, temp_dir
-from transforms.state import DropKnown, ReadKnownArticleKeys
+from transforms.state import DropKnown, ReadKnownKeys
+from transforms.tagging.transform import TagActorsAndTopics
 
 __all__ = ["build_pipeline", "run_ingest"]
 
@@ -39,8 +44,16 @@ def _key_entry(entry: FeedEntry) -> tuple[str, FeedEntry]:
     return entry.article_id, entry
 
 
-def _key_article(article: Article) -> tuple[str, Article]:
-    return article.article_id, article
+def _is_new_article(page: RawPage) -> bool:
+    return not page.entry.refresh_comments
+
+
+def _key_comment(comment: Comment) -> tuple[str, Comment]:
+    return comment.comment_id, comment
+
+
+def _for_comment_refresh(entry: FeedEntry) -> FeedEntry:
+    return replace(entry, refresh_comments=True)
 
 
 def _stamp_failure(failure: Failure, run_id: str) -> Failure:
@@ -51,13 +64,34 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
     """Add the whole ingest to ``p``: feeds in, Parquet tables and report events out."""
     out, run_id = config.sink.out, config.sink.run_id
     feeds = p | "FeedSpecs" >> beam.Create(config.feeds) | "ReadFeeds" >> ReadFeeds(config.fetch, validators)
-    known = p | "ReadKnownKeys" >> ReadKnownArticleKeys(out)
-    new_entries = feeds.entries | "KeyEntries" >> beam.Map(_key_entry) | "DropKnownEntries" >> DropKnown(known)
+    window = timedelta(days=config.comments_window_days)
+    known_articles = p | "ReadKnownArticles" >> ReadKnownKeys(out, "articles", recent_window=window)
+    known_comments = p | "ReadKnownComments" >> ReadKnownKeys(out, "comments")
+    entries = feeds.entries | "KeyEntries" >> beam.Map(_key_entry) | "DropKnownEntries" >> DropKnown(known_articles)
+    refresh = entries.known_recent | "MarkCommentRefresh" >> beam.Map(_for_comment_refresh)
     intervals = {f.url: f.min_interval_s for f in config.feeds if f.min_interval_s is not None}
-    fetched = new_entries | "FetchPages" >> FetchPages(config.fetch, feed_intervals=intervals)
-    extracted = fetched.pages | "ExtractArticles" >> ExtractArticles(config.extract)
-    articles = extracted.articles | "KeyArticles" >> beam.Map(_key_article) | "DropKnownArticles" >> DropKnown(known)
-    written = articles | "WriteArticles" >> WriteParquetPartitions(ARTICLES, config.sink)
+    comments_config = config.comments if config.comments.enabled else None
+    fetched = (
+        (entries.unknown, refresh)
+        | "FlattenEntries" >> beam.Flatten()
+        | "FetchPages" >> FetchPages(config.fetch, feed_intervals=intervals, comments=comments_config,
+                                     feed_limits={f.url: f.max_in_flight for f in config.feeds if f.max_in_flight})
+    )
+    new_pages = fetched.pages | "SkipRefreshOnly" >> beam.Filter(_is_new_article)
+    extracted = new_pages | "ExtractArticles" >> ExtractArticles(config.extract)
+    threads = fetched.pages | "ThreadOfPage" >> beam.Map(thread_of_page)
+    articles = (extracted.articles, threads) | "AttachCommentThreads" >> AttachCommentThreads(known_articles)
+    comments = articles.comments | "KeyComments" >> beam.Map(_key_comment) | "DropKnownComments" >> DropKnown(
+        known_comments)
+    tagged_articles = articles.articles | "TagArticles" >> TagActorsAndTopics(config.tagging)
+    tagged_comments = comments.unknown | "TagComments" >> TagActorsAndTopics(config.tagging)
+    written = (
+        tagged_articles.documents | "WriteArticles" >> WriteParquetPartitions(ARTICLES, config.sink),
+        tagged_comments.documents | "WriteComments" >> WriteParquetPartitions(COMMENTS, config.sink),
+        (tagged_articles.mentions, tagged_comments.mentions)
+        | "FlattenMentions" >> beam.Flatten()
+        | "WriteMentions" >> WriteParquetPartitions(MENTIONS, config.sink),
+    )
     failures = (
         (feeds.failures, fetched.failures, extracted.failures)
         | "FlattenFailures" >> beam.Flatten()
@@ -65,7 +99,7 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
     )
     failures_written = failures | "WriteFailures" >> WriteParquetPartitions(FAILURES, config.sink)
     (
-        (feeds.feed_state, written, failures, failures_written)
+        (feeds.feed_state, fetched.host_time, *written, failures, failures_written)
         | "FlattenReport" >> beam.Flatten()
         | "ToReportEvent" >> beam.Map(event_of)
         | "WriteReportEvents" >> beam.io.WriteToText(
@@ -128,7 +162,6 @@ def run_ingest(config: IngestConfig, beam_args: Sequence[str] = ()) -> RunReport
         report.status = "completed"
         report.seconds = time.monotonic() - started
         report.finished_at = datetime.now(timezone.utc).isoformat()
-        with FileSystems.create(FileSystems.join(out, "_runs", f"{run_id}.json")) as handle:
-            handle.write(report.to_json().encode("utf-8"))
+        write_report(out, report)
         _delete_tree(temp_dir(out, run_id))
     return report

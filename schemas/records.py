@@ -54,6 +54,8 @@ class FeedEntry:
     # Comment-thread hints the feed itself gives (wfw:commentRss, <comments>, Atom rel=replies).
     comments_feed_url: str | None = None
     comments_page_url: str | None = None
+    # Set on entries of articles already stored: fetch only their new comments.
+    refresh_comments: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,10 @@ class RawPage:
     html: str
     fetched_at: datetime
     content_type: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+    # Filled by the fetch stage, which parses the page once for its canonical URL and comment thread.
+    canonical_url: str = ""
+    comments: tuple[Comment, ...] = ()
+    comments_status: str = "none"
 
 
 @dataclass(frozen=True, slots=True)

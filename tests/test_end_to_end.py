@@ -109,3 +109,34 @@ def test_console_script_and_module(news_site: LoopbackServer, tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr
     assert "TOTAL" in result.stdout and "apitools" not in result.stderr
+
+
+def _comments(out: Path) -> list[dict]:
+    return ds.dataset(out / "comments", format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+def test_comments_are_rows_and_refresh_appends_only_new_ones(news_site: LoopbackServer, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from tests.sitefixture import FixtureArticle, article_html
+
+    out = tmp_path / "out"
+    # Published "now", so the article is inside the comments window on the second run.
+    young = FixtureArticle("tram-line", "Council approves tram line extension",
+                           published=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                           comments=[("Mara", "Finally some good news for the harbour district.")])
+    news_site.routes["/news/tram-line"].body = article_html(young, news_site.base_url)
+    args = ["run", "--feed", news_site.url("/feed.xml"), "--out", str(out), *RUN_FLAGS]
+    assert main(args) == 0
+    [comment] = _comments(out)
+    assert (comment["author"], comment["origin"], comment["depth"], comment["parent_id"]) == ("Mara", "html", 0, None)
+    tram = next(r for r in _articles(out).to_table().to_pylist() if r["title"].startswith("Council"))
+    assert (tram["comment_count"], tram["comments_status"], comment["article_id"]) == (1, "collected", tram["article_id"])
+    assert "Finally some good news" not in tram["text"]
+
+    young = FixtureArticle(young.slug, young.title, published=young.published,
+                           comments=[*young.comments, ("Tom", "The market square closure will hurt small traders.")])
+    news_site.routes["/news/tram-line"].body = article_html(young, news_site.base_url)
+    assert main(args) == 0
+    assert sorted(c["author"] for c in _comments(out)) == ["Mara", "Tom"]  # only Tom's is new
+    assert _articles(out).count_rows() == 3  # the article itself is not stored again

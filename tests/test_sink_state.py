@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import apache_beam as beam
@@ -15,7 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.config import SinkConfig
 from schemas import ARTICLES, Article
 from transforms.sink import PendingFile, WriteParquetPartitions, commit_file, write_rows
-from transforms.state import DropKnown, ReadKnownArticleKeys, known_keys_of_file
+from transforms.state import DropKnown, ReadKnownKeys, known_keys_of_file
 from transforms.urls import canonicalize_url, stable_id
 from schemas.arrow import to_row
 
@@ -79,22 +79,31 @@ def test_known_keys_come_from_committed_files(tmp_path: Path) -> None:
     config = SinkConfig(out=str(tmp_path), run_id="r3")
     stored = _article(1)
     pending = commit_file(write_rows([to_row(stored)], ARTICLES, config, ("2025-03-04", "e.org")))
-    keys = set(known_keys_of_file(pending.final_path))
+    keys = {key for key, _ in known_keys_of_file(pending.final_path)}
     assert stored.article_id in keys
     # Uncommitted files under _tmp/ are not "known": a killed run's work is redone.
     write_rows([to_row(_article(2))], ARTICLES, config, ("2025-03-04", "e.org"))
     with TestPipeline() as p:
-        known = p | ReadKnownArticleKeys(str(tmp_path))
-        assert_that(known, equal_to(sorted(keys)))
+        known = p | ReadKnownKeys(str(tmp_path))
+        assert_that(known, equal_to([(key, False) for key in keys]))
 
 
 def test_drop_known_keeps_one_element_per_unknown_key() -> None:
     with TestPipeline() as p:
-        known = p | "Known" >> beam.Create(["k1"])
-        keyed = p | "New" >> beam.Create([("k1", "old"), ("k2", "b"), ("k2", "a"), ("k3", "c")])
-        assert_that(keyed | DropKnown(known), equal_to(["a", "c"]))
+        known = p | "Known" >> beam.Create([("k1", False), ("k4", True)])
+        keyed = p | "New" >> beam.Create([("k1", "old"), ("k2", "b"), ("k2", "a"), ("k3", "c"), ("k4", "recent")])
+        result = keyed | DropKnown(known)
+        assert_that(result.unknown, equal_to(["a", "c"]), label="Unknown")
+        assert_that(result.known_recent, equal_to(["recent"]), label="KnownRecent")
+
+
+def test_recent_articles_are_marked_for_comment_refresh(tmp_path: Path) -> None:
+    config = SinkConfig(out=str(tmp_path), run_id="r4")
+    pending = commit_file(write_rows([to_row(_article(1))], ARTICLES, config, ("2025-03-04", "e.org")))
+    assert {recent for _, recent in known_keys_of_file(pending.final_path, recent_after=NOW - timedelta(days=1))} == {True}
+    assert {recent for _, recent in known_keys_of_file(pending.final_path, recent_after=NOW)} == {False}
 
 
 def test_empty_output_dir_has_no_known_keys(tmp_path: Path) -> None:
     with TestPipeline() as p:
-        assert_that(p | ReadKnownArticleKeys(str(tmp_path / "missing")), equal_to([]))
+        assert_that(p | ReadKnownKeys(str(tmp_path / "missing")), equal_to([]))

@@ -2,17 +2,20 @@
 
 Entries are grouped by host so that one DoFn instance owns all requests to a host; the per-host
 interval and in-flight limit therefore hold on any number of workers. Inside a worker, hosts are
-fetched by a bounded thread pool so that one slow site does not hold up the others, and results are
-handed back through a bounded queue so memory stays flat however many pages a host has.
+fetched by a bounded thread pool so that one slow site does not hold up the others; a host whose
+limit allows N requests in flight gets N lanes. Results are handed back through a bounded queue so
+memory stays flat however many pages a host has.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
@@ -22,12 +25,18 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.config import FetchConfig
 from schemas.records import FeedEntry, RawPage
+from transforms.comments.collect import CommentsConfig
+from transforms.comments.stage import attach_comments
 from transforms.errors import IngestError
 from transforms.failures import FAILURES, failure_from_error
 from transforms.http import HTML_TYPES, HttpClient
 from transforms.politeness import host_key
+from transforms.urls import source_of
+from transforms.warc import WarcRecorder
 
-__all__ = ["FetchPages", "fetch_page"]
+__all__ = ["FetchPages", "HOST_TIME", "HostTime", "fetch_page"]
+
+HOST_TIME = "host_time"
 
 LOGGER = logging.getLogger(__name__)
 
@@ -41,15 +50,32 @@ class FetchSettings:
     config: FetchConfig
     feed_intervals: Mapping[str, float]
     host_workers: int = 8
+    comments: CommentsConfig | None = None
+    feed_limits: Mapping[str, int] = field(default_factory=dict)
+
+    def host_limit(self, entries: Iterable[FeedEntry]) -> int:
+        """Requests in flight for a host: the smallest per-feed limit among its entries' feeds."""
+        limits = [self.feed_limits[e.feed_url] for e in entries if e.feed_url in self.feed_limits]
+        return min(limits, default=self.config.max_in_flight_per_host)
 
 
-def fetch_page(client: HttpClient, entry: FeedEntry, *, min_interval_s: float | None = None) -> RawPage:
+@dataclass(frozen=True, slots=True)
+class HostTime:
+    """Wall time spent fetching one host's pages in one worker (for the run report)."""
+
+    source: str
+    pages: int
+    seconds: float
+
+
+def fetch_page(client: HttpClient, entry: FeedEntry, *, min_interval_s: float | None = None,
+               max_in_flight: int | None = None) -> RawPage:
     """Fetch one article page and decode it.
 
     Raises:
         FetchError: the page could not be fetched or is not HTML.
     """
-    response = client.get(entry.url, accept=HTML_TYPES, min_interval_s=min_interval_s,
+    response = client.get(entry.url, accept=HTML_TYPES, min_interval_s=min_interval_s, max_in_flight=max_in_flight,
                           headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"})
     return RawPage(
         entry=entry, final_url=response.url, status=response.status, html=response.text,
@@ -64,11 +90,14 @@ class _FetchHostFn(beam.DoFn):
         self._settings = settings
         self._client: HttpClient | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._warc: WarcRecorder | None = None
         self._requests = beam.metrics.Metrics.counter("fetch", "requests")
         self._failures = beam.metrics.Metrics.counter("fetch", "failures")
 
     def setup(self) -> None:
-        self._client = HttpClient(self._settings.config)
+        config = self._settings.config
+        self._warc = WarcRecorder(config.warc_dir) if config.warc_dir else None
+        self._client = HttpClient(config, on_response=self._warc.record if self._warc else None)
         self._pool = ThreadPoolExecutor(max_workers=self._settings.host_workers, thread_name_prefix="fetch")
 
     def teardown(self) -> None:
@@ -76,6 +105,8 @@ class _FetchHostFn(beam.DoFn):
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self._client is not None:
             self._client.close()
+        if self._warc is not None:
+            self._warc.commit()
 
     def start_bundle(self) -> None:
         # Bounded: fetch threads block when the consumer falls behind, so memory stays flat.
@@ -83,15 +114,44 @@ class _FetchHostFn(beam.DoFn):
         self._pending: list[Future[None]] = []
         self._running = 0  # host jobs submitted whose end marker has not been read yet
 
-    def _fetch_host(self, entries: Iterable[FeedEntry]) -> None:
+    def _fetch_one(self, entry: FeedEntry, limit: int) -> None:
         assert self._client is not None
+        interval = self._settings.feed_intervals.get(entry.feed_url)
         try:
-            for entry in entries:
-                interval = self._settings.feed_intervals.get(entry.feed_url)
-                try:
-                    self._results.put(fetch_page(self._client, entry, min_interval_s=interval))
-                except IngestError as exc:
-                    self._results.put(failure_from_error(entry.url, "fetch", exc, feed_url=entry.feed_url))
+            page = fetch_page(self._client, entry, min_interval_s=interval, max_in_flight=limit)
+        except IngestError as exc:
+            self._results.put(failure_from_error(entry.url, "fetch", exc, feed_url=entry.feed_url))
+            return
+        if self._settings.comments is not None:
+            page, failures = attach_comments(self._client, page, self._settings.comments)
+            for failure in failures:
+                self._results.put(failure)
+        self._results.put(page)
+
+    def _lane(self, entries: Iterator[FeedEntry], lock: threading.Lock, limit: int) -> None:
+        while True:
+            with lock:
+                entry = next(entries, None)
+            if entry is None:
+                return
+            self._fetch_one(entry, limit)
+
+    def _fetch_host(self, key: str, entries: list[FeedEntry]) -> None:
+        started = time.monotonic()
+        limit = self._settings.host_limit(entries)
+        try:
+            # The host gate enforces the limit; lanes only make that many requests possible at once.
+            lanes = min(limit, len(entries))
+            if lanes <= 1:
+                for entry in entries:
+                    self._fetch_one(entry, limit)
+            else:
+                shared, lock = iter(entries), threading.Lock()
+                with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="fetch-lane") as pool:
+                    for future in [pool.submit(self._lane, shared, lock, limit) for _ in range(lanes)]:
+                        future.result()
+            elapsed = time.monotonic() - started
+            self._results.put(beam.pvalue.TaggedOutput(HOST_TIME, HostTime(source_of(key), len(entries), elapsed)))
         finally:
             self._results.put(_DONE)
 
@@ -101,6 +161,9 @@ class _FetchHostFn(beam.DoFn):
             item = self._results.get()
             if item is _DONE:
                 self._running -= 1
+                continue
+            if isinstance(item, beam.pvalue.TaggedOutput):
+                yield item
                 continue
             self._requests.inc()
             if isinstance(item, RawPage):
@@ -118,10 +181,10 @@ class _FetchHostFn(beam.DoFn):
 
     def process(self, host_entries: tuple[str, Iterable[FeedEntry]]) -> Iterator[Any]:
         assert self._pool is not None
-        _, entries = host_entries
+        key, entries = host_entries
         # The grouped iterable may be lazy and tied to this call, so materialise only the URLs.
         self._running += 1
-        self._pending.append(self._pool.submit(self._fetch_host, list(entries)))
+        self._pending.append(self._pool.submit(self._fetch_host, key, list(entries)))
         yield from self._drain(until_running=self._settings.host_workers - 1)
 
     def finish_bundle(self) -> Iterator[Any]:
@@ -130,6 +193,8 @@ class _FetchHostFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(item.tag, WindowedValue(item.value, MIN_TIMESTAMP, [GlobalWindow()]))
             else:
                 yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+        if self._warc is not None:
+            self._warc.commit()  # the bundle's captures become visible with its results
 
 
 def _host_of(entry: FeedEntry) -> tuple[str, FeedEntry]:
@@ -139,25 +204,31 @@ def _host_of(entry: FeedEntry) -> tuple[str, FeedEntry]:
 class FetchPages(beam.PTransform):  # type: ignore[misc]
     """Fetches the page of every entry, politely per host.
 
-    Input: ``PCollection[FeedEntry]``. Outputs: main ``RawPage``, ``failures`` (``Failure``).
+    Input: ``PCollection[FeedEntry]``. Outputs: main ``RawPage`` (with its comment thread),
+    ``failures`` (``Failure``) and ``host_time`` (``HostTime``, for the run report).
 
     Args:
         config: the fetch stage's options.
         feed_intervals: per-feed minimum request interval overrides, by feed URL.
         host_workers: hosts fetched at once by one worker.
+        feed_limits: per-feed requests-in-flight overrides, by feed URL (a host takes the smallest).
+        comments: the comments stage's options; when given, each page's comment thread is
+            collected right after the page, with the same client and host limits.
     """
 
     def __init__(self, config: FetchConfig, *, feed_intervals: Mapping[str, float] | None = None,
-                 host_workers: int = 8) -> None:
+                 host_workers: int = 8, comments: CommentsConfig | None = None,
+                 feed_limits: Mapping[str, int] | None = None) -> None:
         super().__init__()
         if host_workers < 1:
             raise ValueError("host_workers must be at least 1")
-        self._settings = FetchSettings(config, dict(feed_intervals or {}), host_workers)
+        self._settings = FetchSettings(config, dict(feed_intervals or {}), host_workers, comments,
+                                       dict(feed_limits or {}))
 
     def expand(self, entries: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             entries
             | "KeyByHost" >> beam.Map(_host_of)
             | "GroupByHost" >> beam.GroupByKey()
-            | "FetchHost" >> beam.ParDo(_FetchHostFn(self._settings)).with_outputs(FAILURES, main="pages")
+            | "FetchHost" >> beam.ParDo(_FetchHostFn(self._settings)).with_outputs(FAILURES, HOST_TIME, main="pages")
         )

@@ -7,8 +7,9 @@ import re
 from urllib.parse import urldefrag, urlsplit
 
 import courlan
+import lxml.html
 
-__all__ = ["canonicalize_url", "path_safe", "source_of", "stable_id"]
+__all__ = ["canonical_url_of", "canonicalize_url", "path_safe", "source_of", "stable_id"]
 
 _UNSAFE_PATH_CHARS = re.compile(r"[^a-z0-9._-]+")
 
@@ -48,3 +49,15 @@ def source_of(url: str) -> str:
     if host.startswith("www."):
         host = host[4:]
     return path_safe(host)
+
+
+def canonical_url_of(tree: lxml.html.HtmlElement, page_url: str) -> str:
+    """A page's canonical URL: its ``rel=canonical`` when that stays on the same host, else its own URL.
+
+    Another host's canonical is not trusted: a page must not be able to claim another site's id.
+    """
+    for href in tree.xpath('//link[@rel="canonical"]/@href')[:1]:
+        candidate = canonicalize_url(lxml.html.urljoin(page_url, href))
+        if source_of(candidate) == source_of(page_url):
+            return candidate
+    return canonicalize_url(page_url)

@@ -1,0 +1,143 @@
+"""Which comment systems a page uses, and where their comments can be read.
+
+Third-party widgets (Disqus, Facebook, Viafoura, OpenWeb/Spot.IM, Coral, Livefyre, Hyvor, Commento,
+Giscus, utterances, ...) load comments with JavaScript, so the HTML holds only a hook. The marker
+table below is data, not code: one row per system, most specific markers first. The module also
+reads the hooks the collector can follow: the WordPress REST root and post id, the page's own
+comment feed link and the Disqus shortname/identifier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+
+__all__ = ["DisqusHook", "EMBED_MARKERS", "WordPressHook", "detect_embeds", "disqus_hook", "page_comment_feeds",
+           "wordpress_hook"]
+
+# (system, regex over the raw HTML). Order is priority when a page carries several widgets.
+EMBED_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("disqus", r"disqus_thread|[\w-]+\.disqus\.com/(?:embed|count)\.js|disqus_shortname|disqus_config|"
+                   r"data-disqus-identifier"),
+        ("coral", r"coral_thread|Coral\.createStreamEmbed|coral-comments|coralproject|coral-talk"),
+        ("viafoura", r"\bviafoura\b|<vf-conversations|\bvf-comments\b"),
+        ("openweb", r"launcher\.spot\.im|data-spotim-module|\bspot-im\b|\bspotim\b|\bopenweb\b|data-spot-id"),
+        ("livefyre", r"livefyre"),
+        ("facebook", r"\bfb-comments\b|facebook\.com/plugins/comments|<fb:comments"),
+        ("hyvor", r"talk\.hyvor\.com|<hyvor-talk"),
+        ("commento", r"cdn\.commento\.io|commento\.js|id=[\"']commento[\"']"),
+        ("giscus", r"giscus\.app"),
+        ("utterances", r"utteranc\.es"),
+        ("intensedebate", r"intensedebate\.com"),
+        ("remark42", r"remark42"),
+        ("isso", r"data-isso|/isso/js/embed"),
+        ("cusdis", r"cusdis\.com|data-cusdis"),
+        ("graphcomment", r"graphcomment\.com"),
+        ("vuukle", r"cdn\.vuukle\.com|vuukle_"),
+        ("talkyard", r"talkyard"),
+    )
+)
+_SHORTNAME_RES = (
+    re.compile(r"disqus_shortname\s*=\s*[\"']([\w-]+)[\"']"),
+    re.compile(r"//([\w-]+)\.disqus\.com/(?:embed|count)\.js"),
+    re.compile(r"[\"']?shortname[\"']?\s*[:=]\s*[\"']([\w-]+)[\"']"),
+)
+_IDENT_RES = (
+    re.compile(r"disqus_identifier\s*=\s*[\"']([^\"']+)[\"']"),
+    re.compile(r"page\.identifier\s*=\s*[\"']([^\"']+)[\"']"),
+    re.compile(r"data-disqus-identifier=[\"']([^\"']+)[\"']"),
+)
+_DISQUS_URL_RES = (
+    re.compile(r"disqus_url\s*=\s*[\"']([^\"']+)[\"']"),
+    re.compile(r"page\.url\s*=\s*[\"']([^\"']+)[\"']"),
+    re.compile(r"data-disqus-url=[\"']([^\"']+)[\"']"),
+)
+_POST_ID_XPATHS = (
+    ("//link[@rel='alternate' and contains(@href,'/wp/v2/posts/')]/@href", re.compile(r"/wp/v2/posts/(\d+)")),
+    ("//link[@rel='shortlink']/@href", re.compile(r"[?&]p=(\d+)")),
+    ("//body/@class", re.compile(r"\bpostid-(\d+)\b")),
+    ("//input[@name='comment_post_ID']/@value", re.compile(r"^(\d+)$")),
+    ("//*[@data-postid]/@data-postid", re.compile(r"^(\d+)$")),
+    ("//article/@id", re.compile(r"^post-(\d+)$")),
+)
+_COMMENT_TITLE_RE = re.compile(r"comment|kommentar|commentaire|comentario|commenti|reactie|reacties|opmerking", re.I)
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml")
+
+
+@dataclass(frozen=True, slots=True)
+class WordPressHook:
+    """Where a WordPress page's REST API lives and which post the page is."""
+
+    api_root: str
+    post_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DisqusHook:
+    """The Disqus forum and thread a page embeds."""
+
+    shortname: str | None
+    identifier: str | None
+    url: str | None
+
+
+def detect_embeds(html: str) -> tuple[str, ...]:
+    """The third-party comment systems a page embeds, in priority order."""
+    return tuple(name for name, pattern in EMBED_MARKERS if pattern.search(html))
+
+
+def _first_match(patterns: tuple[re.Pattern[str], ...], html: str) -> str | None:
+    for pattern in patterns:
+        match = pattern.search(html)
+        if match:
+            return match.group(1)
+    return None
+
+
+def disqus_hook(html: str, page_url: str) -> DisqusHook:
+    """The Disqus shortname, identifier and canonical thread URL a page configures."""
+    url = _first_match(_DISQUS_URL_RES, html)
+    return DisqusHook(
+        shortname=_first_match(_SHORTNAME_RES, html),
+        identifier=_first_match(_IDENT_RES, html),
+        url=urljoin(page_url, url) if url else None,
+    )
+
+
+def wordpress_hook(root: lxml.html.HtmlElement, page_url: str) -> WordPressHook | None:
+    """The REST root (``<link rel="https://api.w.org/">``) and post id of a WordPress page, if both are known."""
+    roots = root.xpath("//link[@rel='https://api.w.org/']/@href")
+    if not roots:
+        return None
+    for xpath, pattern in _POST_ID_XPATHS:
+        for value in root.xpath(xpath):
+            match = pattern.search(str(value))
+            if match:
+                return WordPressHook(api_root=urljoin(page_url, str(roots[0])), post_id=int(match.group(1)))
+    return None
+
+
+def page_comment_feeds(root: lxml.html.HtmlElement, page_url: str) -> list[str]:
+    """The page's own comment feed links (``<link rel="alternate" ... title="... Comments Feed">``).
+
+    A site-wide comments feed (``/comments/feed/``) is not this article's thread and is skipped.
+    """
+    page = urlsplit(page_url)
+    page_path = page.path.rstrip("/")
+    feeds: list[str] = []
+    for link in root.xpath("//link[contains(concat(' ',@rel,' '),' alternate ')][@href]"):
+        if (link.get("type") or "").lower() not in _FEED_TYPES:
+            continue
+        href = urljoin(page_url, link.get("href"))
+        target = urlsplit(href)
+        under_page = bool(page_path) and target.path.rstrip("/").startswith(page_path + "/")
+        same_query = bool(page.query) and page.query in target.query
+        titled = bool(_COMMENT_TITLE_RE.search(link.get("title") or ""))
+        if (under_page or (titled and same_query)) and href not in feeds:
+            feeds.append(href)
+    return feeds

@@ -1,0 +1,183 @@
+"""Clean comment text and comment timestamps, shared by every comment parser.
+
+``element_text`` turns a comment body into plain text with paragraphs kept as blank-line separated
+blocks and quotes of other comments marked with "> "; ``strip_chrome`` drops the "Reply" /
+"Name says:" furniture that comment templates put around the body; ``parse_time`` reads the many
+date spellings comment systems use into timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, datetime
+
+import dateparser
+import lxml.html
+from dateutil import parser as dateutil_parser
+from lxml.etree import ParserError
+
+__all__ = ["element_text", "fragment_text", "parse_time", "strip_chrome", "normalize_space"]
+
+_BLOCK_TAGS = frozenset(
+    "p div section article aside blockquote li ul ol dl dt dd h1 h2 h3 h4 h5 h6 pre table tr "
+    "figure figcaption footer header address hr".split()
+)
+_SKIP_TAGS = frozenset("script style noscript template form button input textarea select svg img iframe".split())
+_PARA, _BREAK = "\x00", "\x01"
+_SPACE_RE = re.compile(r"[ \t\r\n\f\v\u00a0\u200b]+")
+# Whole paragraphs that are template furniture, in the languages of the corpora.
+_CHROME_RE = re.compile(
+    r"^(?:reply|reply to this comment|antworten|antwort|beantworten|répondre|responder|rispondi|"
+    r"svara|odpowiedz|reageren|report|melden|permalink|link|like|edit|delete|bearbeiten|"
+    r"log in to reply|zum antworten einloggen|\(?\d+\)?\s*(?:replies|antworten))\s*[↓→»]?$",
+    re.IGNORECASE,
+)
+_SAYS_RE = re.compile(
+    r"^.{0,80}?\s*(?:says|said|wrote|sagt|schrieb|schreibt|meint|dit|écrit|dice|scrive|zegt|skriver|"
+    r"napisał|escreveu|escribió)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_DATE_SETTINGS = {
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TIMEZONE": "UTC",
+    "TO_TIMEZONE": "UTC",
+    "PREFER_DATES_FROM": "past",
+}
+
+
+def normalize_space(value: str) -> str:
+    """Collapse runs of whitespace (including NBSP) to one space and trim."""
+    return _SPACE_RE.sub(" ", value).strip()
+
+
+def element_text(element: lxml.html.HtmlElement, *, quote_marker: bool = True) -> str:
+    """Plain text of one comment body: paragraphs separated by a blank line, <br> kept as newline."""
+    parts: list[str] = []
+    _walk(element, parts, quote_marker=quote_marker, top=True)
+    return _finish("".join(parts))
+
+
+def fragment_text(html: str) -> str:
+    """Plain text of an HTML fragment (a feed item's or API's rendered comment)."""
+    if not html or not html.strip():
+        return ""
+    if "<" not in html:
+        return _finish(html.replace("\n\n", _PARA).replace("\n", _BREAK))
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (ParserError, ValueError):
+        return normalize_space(html)
+    return element_text(root)
+
+
+def _walk(el: lxml.html.HtmlElement, parts: list[str], *, quote_marker: bool, top: bool = False) -> None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    if tag in _SKIP_TAGS or not tag:
+        _tail(el, parts, top)
+        return
+    if tag == "br":
+        parts.append(_BREAK)
+        _tail(el, parts, top)
+        return
+    if tag == "blockquote" and quote_marker and not top:
+        quoted = element_text(el, quote_marker=False)
+        if quoted:
+            parts.append(_PARA + _quote(quoted) + _PARA)
+        _tail(el, parts, top)
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        parts.append(_PARA)
+    if el.text:
+        parts.append(_SPACE_RE.sub(" ", el.text))
+    for child in el:
+        _walk(child, parts, quote_marker=quote_marker)
+    if block:
+        parts.append(_PARA)
+    _tail(el, parts, top)
+
+
+def _tail(el: lxml.html.HtmlElement, parts: list[str], top: bool = False) -> None:
+    if el.tail and not top:
+        parts.append(_SPACE_RE.sub(" ", el.tail))
+
+
+def _quote(text: str) -> str:
+    return _PARA.join(_BREAK.join("> " + line for line in para.split("\n")) for para in text.split("\n\n"))
+
+
+def _finish(raw: str) -> str:
+    paragraphs = []
+    for block in raw.split(_PARA):
+        lines = [normalize_space(line) for line in block.split(_BREAK)]
+        text = "\n".join(line for line in lines if line)
+        if text:
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs)
+
+
+def strip_chrome(text: str) -> str:
+    """Drop template furniture: 'Reply' lines anywhere, a leading 'Name says:' line."""
+    paragraphs = []
+    for para in text.split("\n\n"):
+        lines = [line for line in para.split("\n") if not _CHROME_RE.match(line.strip())]
+        if lines:
+            paragraphs.append("\n".join(lines))
+    while paragraphs and _SAYS_RE.match(paragraphs[0].split("\n")[0]):
+        first = paragraphs[0].split("\n")[1:]
+        paragraphs = (["\n".join(first)] if first else []) + paragraphs[1:]
+    return "\n\n".join(paragraphs).strip()
+
+
+def parse_time(value: str | None, *, base: datetime | None = None, textual: bool = True) -> datetime | None:
+    """Read a comment timestamp (ISO 8601, epoch s/ms, RFC 2822, or, if ``textual``, prose) as UTC."""
+    value = normalize_space(value or "")
+    if not value:
+        return None
+    parsed = _parse_epoch(value) or _parse_iso(value) or _parse_rfc2822(value)
+    if parsed is None and textual and re.search(r"\d", value) and len(value) <= 80:
+        parsed = _parse_prose(value, base)
+    if parsed is None:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _parse_epoch(value: str) -> datetime | None:
+    if not value.isdigit() or len(value) not in (10, 13):
+        return None
+    seconds = int(value) / (1000 if len(value) == 13 else 1)
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _parse_iso(value: str) -> datetime | None:
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        return None
+    try:
+        return dateutil_parser.isoparse(value)
+    except (ValueError, OverflowError):
+        try:
+            return dateutil_parser.parse(value)
+        except (ValueError, OverflowError):
+            return None
+
+
+def _parse_rfc2822(value: str) -> datetime | None:
+    if not re.match(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}", value):
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _parse_prose(value: str, base: datetime | None) -> datetime | None:
+    # dateparser knows "28. April 2024 um 10:17 Uhr", "May 30, 2019 at 1:06 PM", "vor 3 Tagen"...
+    settings = dict(_DATE_SETTINGS)
+    if base is not None:
+        settings["RELATIVE_BASE"] = base.astimezone(UTC).replace(tzinfo=None)
+    cleaned = re.sub(r"\s(?:um|at|à|a las|alle|om|kl\.?)\s", " ", value, flags=re.IGNORECASE)
+    try:
+        return dateparser.parse(cleaned, settings=settings)  # type: ignore[arg-type]
+    except (ValueError, OverflowError, TypeError):
+        return None
