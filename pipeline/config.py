@@ -1,22 +1,19 @@
-"""One frozen, typed config object per stage, validated once when it is built.
+"""One frozen, typed config object per core stage, validated once when it is built.
 
-Defaults live here and nowhere else. ``pipeline.options`` turns command-line/TOML input into these
+The comments, tagging and stories stages keep theirs in their packages (``CommentsConfig``,
+``TaggingConfig``, ``StoriesConfig``); ``pipeline.ingest_config.IngestConfig`` gathers them all.
+Defaults live in the dataclasses and nowhere else. ``pipeline.options`` turns command-line/TOML input into these
 objects; transforms receive them and never see PipelineOptions or dicts.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from schemas.records import FeedSpec
-from transforms.comments.collect import CommentsConfig
-from transforms.tagging import TaggingConfig
 from transforms.errors import ConfigError
 
-__all__ = [
-    "CommentsConfig", "DEFAULT_USER_AGENT", "ExtractConfig", "FetchConfig", "IngestConfig", "SinkConfig", "TaggingConfig",
-]
+__all__ = ["DEFAULT_USER_AGENT", "ExtractConfig", "FetchConfig", "SinkConfig"]
 
 DEFAULT_USER_AGENT = "newsingest/0.1 (+https://github.com/newsingest/newsingest)"
 
@@ -116,21 +113,3 @@ class SinkConfig:
         _require(bool(self.out), "the output directory must be given")
         _require(bool(self.run_id) and "/" not in self.run_id, "run_id must be a plain token")
         _require(self.max_rows_per_file >= 1, "max_rows_per_file must be at least 1")
-
-
-@dataclass(frozen=True, slots=True)
-class IngestConfig:
-    """Everything one run needs, built once by ``pipeline.options.to_config``."""
-
-    feeds: tuple[FeedSpec, ...]
-    sink: SinkConfig
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-    extract: ExtractConfig = field(default_factory=ExtractConfig)
-    comments: CommentsConfig = field(default_factory=CommentsConfig)
-    # Comments of stored articles younger than this are refreshed when their feed lists them again.
-    comments_window_days: float = 7.0
-    tagging: TaggingConfig = field(default_factory=TaggingConfig)
-
-    def __post_init__(self) -> None:
-        _require(bool(self.feeds), "no feeds given: use --feed URL or --feeds FILE")
-        _require(self.comments_window_days >= 0, "comments_window_days must not be negative")

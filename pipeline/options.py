@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import CommentsConfig, ExtractConfig, FetchConfig, IngestConfig, SinkConfig, TaggingConfig
+from pipeline.config import ExtractConfig, FetchConfig, SinkConfig
+from pipeline.ingest_config import IngestConfig
+from transforms.comments.collect import CommentsConfig
+from transforms.tagging import TaggingConfig
 from schemas.records import FeedSpec
 from transforms.errors import ConfigError
 

@@ -2,7 +2,7 @@
 
     feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages (+ comment threads) ─ ExtractArticles ─ AttachCommentThreads
                  └ stored but young: refresh comments ┘       └──── threads by article id ────────┘
-    AttachCommentThreads ─ articles ─ TagArticles ─ WriteArticles (+ WriteMentions)
+    AttachCommentThreads ─ articles ─ TagArticles ─ AssignStories ─ WriteArticles, WriteStories (+ WriteMentions)
                          └ comments ─ DropKnownComments ─ TagComments ─ WriteComments (+ WriteMentions)
     failures of every stage ─ WriteFailures
 """
@@ -22,10 +22,10 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.config import IngestConfig
+from pipeline.ingest_config import IngestConfig
 from pipeline.report import RunReport, event_of, summarize, write_report
 from pipeline.runstate import RunLock, load_validators, save_validators
-from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, utc_date
+from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, STORIES, utc_date
 from schemas.records import Comment, FeedEntry, Failure, RawPage
 from transforms.comments.stage import AttachCommentThreads, thread_of_page
 from transforms.feeds import FeedPoll, ReadFeeds, Validators
@@ -33,6 +33,7 @@ from transforms.extract import ExtractArticles
 from transforms.fetch import FetchPages
 from transforms.sink import WriteParquetPartitions, temp_dir
 from transforms.state import DropKnown, ReadKnownKeys
+from transforms.stories import AssignStories, commit_story_state
 from transforms.tagging.transform import TagActorsAndTopics
 
 __all__ = ["build_pipeline", "run_ingest"]
@@ -85,8 +86,10 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
         known_comments)
     tagged_articles = articles.articles | "TagArticles" >> TagActorsAndTopics(config.tagging)
     tagged_comments = comments.unknown | "TagComments" >> TagActorsAndTopics(config.tagging)
+    stories = tagged_articles.documents | "AssignStories" >> AssignStories(config.stories, out=out, run_id=run_id)
     written = (
-        tagged_articles.documents | "WriteArticles" >> WriteParquetPartitions(ARTICLES, config.sink),
+        stories.articles | "WriteArticles" >> WriteParquetPartitions(ARTICLES, config.sink),
+        stories.stories | "WriteStories" >> WriteParquetPartitions(STORIES, config.sink),
         tagged_comments.documents | "WriteComments" >> WriteParquetPartitions(COMMENTS, config.sink),
         (tagged_articles.mentions, tagged_comments.mentions)
         | "FlattenMentions" >> beam.Flatten()
@@ -157,6 +160,8 @@ def run_ingest(config: IngestConfig, beam_args: Sequence[str] = ()) -> RunReport
         with beam.Pipeline(runner=runner, options=options) as p:
             build_pipeline(p, config, load_validators(out))
         events = _read_events(out, run_id)
+        # Driver-side state follows the data it describes: committed only once the data is.
+        commit_story_state(out, run_id)
         _save_feed_state(out, events)
         summarize(report, events)
         report.status = "completed"

@@ -26,6 +26,7 @@ __all__ = [
     "FAILURES",
     "MENTIONS",
     "SCHEMA_VERSION",
+    "STORIES",
     "TABLES",
     "TableSpec",
     "to_row",
@@ -177,7 +178,39 @@ FAILURES = TableSpec(
     ),
 )
 
-TABLES: Mapping[str, TableSpec] = {t.name: t for t in (ARTICLES, COMMENTS, MENTIONS, FAILURES)}
+STORY_TAG = pa.struct([
+    pa.field("id", pa.string()),
+    pa.field("name", pa.string()),
+    pa.field("articles", pa.int32()),
+])
+
+STORIES = TableSpec(
+    name="stories",
+    record_type=records.StoryRow,
+    partition_by=("date",),
+    key=("story_id", "run_id"),
+    schema=pa.schema(
+        [
+            pa.field("story_id", pa.string(), nullable=False),
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("updated_at", _UTC_TIME, nullable=False),
+            pa.field("first_seen", _UTC_TIME, nullable=False),
+            pa.field("last_seen", _UTC_TIME, nullable=False),
+            pa.field("article_count", pa.int32(), nullable=False),
+            pa.field("duplicate_count", pa.int32(), nullable=False),
+            pa.field("source_count", pa.int32(), nullable=False),
+            pa.field("sources", pa.list_(pa.string())),
+            pa.field("top_actors", pa.list_(STORY_TAG)),
+            pa.field("top_topics", pa.list_(STORY_TAG)),
+            pa.field("title", pa.string()),
+            pa.field("representative_id", pa.string(), nullable=False),
+            pa.field("schema_version", pa.int16(), nullable=False),
+            pa.field("date", pa.string(), nullable=False),
+        ]
+    ),
+)
+
+TABLES: Mapping[str, TableSpec] = {t.name: t for t in (ARTICLES, COMMENTS, MENTIONS, FAILURES, STORIES)}
 
 
 def _to_arrow_value(value: Any) -> Any:

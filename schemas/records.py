@@ -21,6 +21,8 @@ __all__ = [
     "Mention",
     "RawPage",
     "Rejection",
+    "StoryRow",
+    "StoryTag",
     "TopicTag",
     "replace",
 ]
@@ -199,3 +201,38 @@ class Failure:
     run_id: str = ""
     schema_version: int = 1
     date: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryTag:
+    """An actor or topic of a story, with the number of the story's articles that carry it."""
+
+    id: str
+    name: str
+    articles: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """One row of the stories table: a story's summary as of one run.
+
+    A run appends a row for every story it added articles to; the latest row of a story (greatest
+    ``updated_at``) is its current summary (see docs/stories.md for the DuckDB query).
+    """
+
+    story_id: str
+    run_id: str
+    updated_at: datetime
+    first_seen: datetime
+    last_seen: datetime
+    article_count: int
+    duplicate_count: int
+    source_count: int
+    sources: tuple[str, ...]
+    top_actors: tuple[StoryTag, ...]
+    top_topics: tuple[StoryTag, ...]
+    title: str | None
+    representative_id: str
+    schema_version: int
+    # Partition column: the UTC date of ``updated_at`` (the run that wrote the row).
+    date: str

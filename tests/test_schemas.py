@@ -11,6 +11,7 @@ import pytest
 from apache_beam.coders import registry
 
 from schemas import TABLES, ActorTag, Article, Comment, Failure, Mention, TopicTag, to_row, to_table
+from schemas.records import StoryRow, StoryTag
 
 NOW = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
 ACTOR = ActorTag("Q3446", "Qasem Soleimani", "person", "IRN", "IRNMIL", 3, True)
@@ -28,7 +29,9 @@ def _samples() -> dict[str, object]:
                       "2025-03-04", "e.org", actors=(ACTOR,))
     mention = Mention("a1", "article", "Q3446", "Soleimani", 10, 19, "2025-03-04", "e.org")
     failure = Failure("https://e.org/x", "fetch", "http_404", "HTTP 404", 404, 1, NOW, run_id="r", date="2025-03-04")
-    return {"articles": article, "comments": comment, "mentions": mention, "failures": failure}
+    story = StoryRow("s1", "r", NOW, NOW, NOW, 2, 1, 2, ("e.org", "f.net"), (StoryTag("Q3446", "Qasem Soleimani", 2),),
+                     (StoryTag("medtop:1", "x", 1),), "T", "a1", 1, "2025-03-04")
+    return {"articles": article, "comments": comment, "mentions": mention, "failures": failure, "stories": story}
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

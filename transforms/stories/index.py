@@ -1,0 +1,287 @@
+"""The stage's state under ``DIR/_state/stories/``: article profiles and story aggregates.
+
+Layout (all through Beam's ``FileSystems``, so it works on object stores)::
+
+    _state/stories/profiles/date=<seen date>/part-<run_id>-<token>.parquet    one row per article
+    _state/stories/summaries/date=<last seen>/part-<run_id>-<token>.parquet   one row per story per run
+    _state/stories/runs/<run_id>.json              commit marker, written last
+    _state/stories/runs/<run_id>.recovered.json    articles files whose state this run rebuilt
+
+A run writes its files under ``DIR/_tmp/<run_id>/`` and ``commit_story_state`` renames them into
+place after the data is committed, then writes the marker. Files of runs without a marker are
+ignored; articles files of such runs are *orphans* (a run killed between its data and its state
+commit) and the next run rebuilds their state from the committed rows. So the state is a cache
+that can always be re-derived from the articles table, never a second truth.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from schemas.arrow import TableSpec
+from schemas.records import ActorTag, Article, TopicTag
+from transforms.sink import PendingFile, commit_file, temp_dir
+from transforms.stories.records import Profile, StorySnapshot
+from transforms.urls import stable_id
+
+__all__ = [
+    "PROFILES_STATE",
+    "SUMMARIES_STATE",
+    "CommittedState",
+    "article_from_row",
+    "commit_story_state",
+    "committed_state",
+    "orphan_article_files",
+    "pending_manifest_path",
+    "profile_row",
+    "read_orphan_articles",
+    "read_profiles",
+    "read_snapshots",
+    "recovered_note",
+    "snapshot_row",
+    "state_files",
+    "write_pending_manifest",
+]
+
+STATE_ROOT = "_state/stories"
+_PAIR = lambda a, b: pa.list_(pa.struct([pa.field(a, pa.string()), pa.field(b, pa.string())]))  # noqa: E731
+_COUNTED = pa.list_(pa.struct([pa.field("id", pa.string()), pa.field("name", pa.string()),
+                               pa.field("n", pa.int32())]))
+
+PROFILES_STATE = TableSpec(
+    name=f"{STATE_ROOT}/profiles", record_type=Profile, partition_by=("date",), key=("article_id",),
+    schema=pa.schema([
+        pa.field("article_id", pa.string(), nullable=False), pa.field("url_key", pa.string()),
+        pa.field("source", pa.string()), pa.field("seen_at", pa.float64()), pa.field("title", pa.string()),
+        pa.field("minhash", pa.binary()), pa.field("shingles", pa.int32()),
+        pa.field("terms", pa.list_(pa.struct([pa.field("w", pa.string()), pa.field("x", pa.float32())]))),
+        pa.field("actors", _PAIR("id", "name")), pa.field("topics", _PAIR("id", "label")),
+        pa.field("content_hash", pa.string()), pa.field("story_id", pa.string()),
+        pa.field("duplicate_of", pa.string()), pa.field("similarity", pa.float32()),
+        pa.field("key_actors", pa.list_(pa.string())), pa.field("date", pa.string(), nullable=False),
+    ]),
+)
+
+SUMMARIES_STATE = TableSpec(
+    name=f"{STATE_ROOT}/summaries", record_type=StorySnapshot, partition_by=("date",), key=("story_id", "run_id"),
+    schema=pa.schema([
+        pa.field("story_id", pa.string(), nullable=False), pa.field("first_seen", pa.float64()),
+        pa.field("last_seen", pa.float64()), pa.field("article_count", pa.int32()),
+        pa.field("duplicate_count", pa.int32()),
+        pa.field("sources", pa.list_(pa.struct([pa.field("source", pa.string()), pa.field("n", pa.int32())]))),
+        pa.field("actors", _COUNTED), pa.field("topics", _COUNTED), pa.field("title", pa.string()),
+        pa.field("representative_id", pa.string()), pa.field("updated_at", pa.float64()),
+        pa.field("run_id", pa.string()), pa.field("date", pa.string(), nullable=False),
+    ]),
+)
+
+
+def _day(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).date().isoformat()
+
+
+def profile_row(p: Profile) -> dict[str, Any]:
+    """The state row of a profile (partitioned by the UTC date it was seen)."""
+    return {
+        "article_id": p.article_id, "url_key": p.url_key, "source": p.source, "seen_at": p.seen_at,
+        "title": p.title, "minhash": bytes(p.minhash), "shingles": p.shingles,
+        "terms": [{"w": w, "x": x} for w, x in p.terms], "actors": [{"id": i, "name": n} for i, n in p.actors],
+        "topics": [{"id": i, "label": n} for i, n in p.topics], "content_hash": p.content_hash,
+        "story_id": p.story_id, "duplicate_of": p.duplicate_of, "similarity": p.similarity,
+        "key_actors": list(p.key_actors), "date": _day(p.seen_at),
+    }
+
+
+def _profile_from_row(row: dict[str, Any]) -> Profile:
+    return Profile(
+        article_id=row["article_id"], url_key=row["url_key"], source=row["source"], seen_at=row["seen_at"],
+        title=row["title"], minhash=row["minhash"], shingles=row["shingles"],
+        terms=tuple((t["w"], t["x"]) for t in row["terms"] or ()),
+        actors=tuple((a["id"], a["name"]) for a in row["actors"] or ()),
+        topics=tuple((t["id"], t["label"]) for t in row["topics"] or ()),
+        content_hash=row["content_hash"] or "", origin="stored", story_id=row["story_id"],
+        duplicate_of=row["duplicate_of"], similarity=row["similarity"], key_actors=tuple(row["key_actors"] or ()),
+    )
+
+
+def snapshot_row(s: StorySnapshot) -> dict[str, Any]:
+    """The state row of a story aggregate (partitioned by the UTC date of its last article)."""
+    return {
+        "story_id": s.story_id, "first_seen": s.first_seen, "last_seen": s.last_seen,
+        "article_count": s.article_count, "duplicate_count": s.duplicate_count,
+        "sources": [{"source": k, "n": n} for k, n in s.sources],
+        "actors": [{"id": i, "name": name, "n": n} for i, name, n in s.actors],
+        "topics": [{"id": i, "name": name, "n": n} for i, name, n in s.topics],
+        "title": s.title, "representative_id": s.representative_id, "updated_at": s.updated_at,
+        "run_id": s.run_id, "date": _day(s.last_seen),
+    }
+
+
+def _snapshot_from_row(row: dict[str, Any]) -> StorySnapshot:
+    return StorySnapshot(
+        story_id=row["story_id"], first_seen=row["first_seen"], last_seen=row["last_seen"],
+        article_count=row["article_count"], duplicate_count=row["duplicate_count"],
+        sources=tuple((s["source"], s["n"]) for s in row["sources"] or ()),
+        actors=tuple((a["id"], a["name"], a["n"]) for a in row["actors"] or ()),
+        topics=tuple((t["id"], t["name"], t["n"]) for t in row["topics"] or ()),
+        title=row["title"], representative_id=row["representative_id"] or "",
+        updated_at=row["updated_at"], run_id=row["run_id"],
+    )
+
+
+def _read_rows(path: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    with FileSystems.open(path) as handle:
+        return pq.read_table(io.BytesIO(handle.read()), columns=columns).to_pylist()
+
+
+def read_profiles(path: str) -> Iterator[Profile]:
+    """The profiles stored in one committed state file."""
+    yield from map(_profile_from_row, _read_rows(path))
+
+
+def read_snapshots(path: str) -> Iterator[StorySnapshot]:
+    """The story aggregates stored in one committed state file."""
+    yield from map(_snapshot_from_row, _read_rows(path))
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedState:
+    """Which runs committed their stories state, and which articles files were rebuilt by one."""
+
+    runs: frozenset[str]
+    recovered: frozenset[str]
+
+    def covers(self, path: str) -> bool:
+        """Whether the state of a data/state file (named ``part-<run_id>-<token>.parquet``) is committed."""
+        return _run_of(path) in self.runs or path in self.recovered
+
+
+def _run_of(path: str) -> str:
+    name = posixpath.basename(path)
+    return name[len("part-"):-len(".parquet")].rsplit("-", 1)[0] if name.startswith("part-") else ""
+
+
+def _match(pattern: str) -> list[str]:
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+
+def _runs_dir(out: str) -> str:
+    return FileSystems.join(out, STATE_ROOT, "runs")
+
+
+def committed_state(out: str) -> CommittedState:
+    """Read the commit markers (one listing, plus the rare recovery lists)."""
+    runs, recovered = set(), set()
+    for path in _match(FileSystems.join(_runs_dir(out), "*.json")):
+        name = posixpath.basename(path)
+        if name.endswith(".recovered.json"):
+            with FileSystems.open(path) as handle:
+                recovered.update(json.loads(handle.read().decode("utf-8")))
+        else:
+            runs.add(name[:-len(".json")])
+    return CommittedState(frozenset(runs), frozenset(recovered))
+
+
+def state_files(out: str, spec: TableSpec, since: str, committed: CommittedState) -> list[str]:
+    """Committed state files of ``spec`` in partitions ``date >= since`` (ISO dates sort as strings)."""
+    files = _match(FileSystems.join(out, spec.name, "date=*", "*.parquet"))
+    return [f for f in files if posixpath.basename(posixpath.dirname(f))[5:] >= since and committed.covers(f)]
+
+
+def orphan_article_files(out: str, committed: CommittedState, run_id: str) -> list[str]:
+    """Committed articles files whose stories state was never committed (killed or pre-stories runs)."""
+    files = _match(FileSystems.join(out, "articles", "**", "*.parquet"))
+    return [f for f in files if _run_of(f) != run_id and not committed.covers(f)]
+
+
+def _partition_value(path: str, column: str) -> str:
+    for part in path.split("/"):
+        if part.startswith(f"{column}="):
+            return part[len(column) + 1:]
+    return ""
+
+
+_ARTICLE_COLUMNS = ["article_id", "url", "canonical_url", "feed_url", "title", "published_at", "fetched_at",
+                    "language", "text", "word_count", "content_hash", "actors", "topics", "story_id",
+                    "duplicate_of", "similarity", "cites"]
+
+
+def article_from_row(row: dict[str, Any], *, date: str, source: str) -> Article:
+    """An ``Article`` with the fields the stories stage reads, from a committed articles row."""
+    return Article(
+        article_id=row["article_id"], url=row["url"], canonical_url=row["canonical_url"],
+        feed_url=row["feed_url"] or "", title=row["title"], authors=(), published_at=row["published_at"],
+        fetched_at=row["fetched_at"], language=row["language"], text=row["text"], word_count=row["word_count"],
+        content_hash=row["content_hash"], schema_version=1, date=date, source=source,
+        actors=tuple(ActorTag(**a) for a in row.get("actors") or ()),
+        topics=tuple(TopicTag(**t) for t in row.get("topics") or ()),
+        story_id=row.get("story_id"), duplicate_of=row.get("duplicate_of"), similarity=row.get("similarity"),
+        cites=tuple(row.get("cites") or ()),
+    )
+
+
+def read_orphan_articles(path: str) -> Iterator[Article]:
+    """The articles of one orphan file (partition values from its path)."""
+    with FileSystems.open(path) as handle:
+        parquet = pq.ParquetFile(io.BytesIO(handle.read()))
+    columns = [c for c in _ARTICLE_COLUMNS if c in parquet.schema_arrow.names]
+    date, source = _partition_value(path, "date"), _partition_value(path, "source")
+    for row in parquet.read(columns=columns).to_pylist():
+        yield article_from_row(row, date=date, source=source)
+
+
+def pending_manifest_path(out: str, run_id: str, pending: PendingFile) -> str:
+    """Where the note of one written-but-uncommitted state file goes."""
+    name = stable_id(pending.table, pending.temp_path, pending.final_path)
+    return FileSystems.join(temp_dir(out, run_id), "stories-pending", f"{name}.json")
+
+
+def write_pending_manifest(out: str, run_id: str, pending: PendingFile) -> PendingFile:
+    """Record a state file written to the run's temp dir, for ``commit_story_state`` to move."""
+    note = {"table": pending.table, "temp_path": pending.temp_path, "final_path": pending.final_path,
+            "rows": pending.rows}
+    with FileSystems.create(pending_manifest_path(out, run_id, pending)) as handle:
+        handle.write(json.dumps(note).encode("utf-8"))
+    return pending
+
+
+def _write_json(path: str, value: Any) -> None:
+    with FileSystems.create(path) as handle:
+        handle.write(json.dumps(value, indent=1).encode("utf-8"))
+
+
+def commit_story_state(out: str, run_id: str) -> int:
+    """Promote the state a finished run wrote under ``DIR/_tmp/<run_id>/``; returns the files moved.
+
+    Call it after the run's data is committed (after the pipeline), before ``_tmp`` is deleted.
+    Safe to call again: a file already moved is skipped; the marker is written last.
+    """
+    notes = _match(FileSystems.join(temp_dir(out, run_id), "stories-pending", "*.json"))
+    recovered: set[str] = set()
+    for path in notes:
+        with FileSystems.open(path) as handle:
+            note = json.loads(handle.read().decode("utf-8"))
+        if note["table"] == "recovered":
+            recovered.add(note["final_path"])
+        else:
+            commit_file(PendingFile(note["table"], note["temp_path"], note["final_path"], note["rows"]))
+    if recovered:
+        _write_json(FileSystems.join(_runs_dir(out), f"{run_id}.recovered.json"), sorted(recovered))
+    _write_json(FileSystems.join(_runs_dir(out), f"{run_id}.json"),
+                {"run_id": run_id, "committed_at": datetime.now(timezone.utc).isoformat(), "files": len(notes)})
+    return len(notes)
+
+
+def recovered_note(path: str) -> PendingFile:
+    """The pending-note form of an orphan articles file this run rebuilt the state of."""
+    return PendingFile("recovered", "", path, 0)
