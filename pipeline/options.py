@@ -17,6 +17,7 @@ from typing import Any
 from pipeline.config import ExtractConfig, FetchConfig, SinkConfig
 from pipeline.ingest_config import IngestConfig
 from transforms.comments.collect import CommentsConfig
+from transforms.stories.config import StoriesConfig
 from transforms.tagging import TaggingConfig
 from schemas.records import FeedSpec
 from transforms.errors import ConfigError
@@ -49,6 +50,10 @@ _SETTINGS: dict[str, tuple[str, str, type, str]] = {
                        "A Disqus public API key: collect Disqus threads (without it they are only recorded)."),
     "disqus_api_base": ("comments", "disqus_api_base", str, "Disqus API root (default https://disqus.com/api/3.0)."),
     "max_comments": ("comments", "max_comments", int, "Comments collected per article at most (default 5000)."),
+    "story_window": ("stories", "story_window_days", float,
+                     "Days within which articles can join one story (default 7)."),
+    "duplicate_threshold": ("stories", "duplicate_threshold", float,
+                            "Share of a text found in an earlier one that makes it a near-duplicate (default 0.8)."),
     "ner": ("tagging", "ner", str, "Finder of names not in the actor registry: auto (spaCy if an English model "
             "is installed, else rules), spacy, rules or off (default auto)."),
 }
@@ -183,6 +188,7 @@ def to_config(args: argparse.Namespace, *, run_id: str | None = None) -> IngestC
                             **_section_values(args, settings, "sink")),
             comments=CommentsConfig(**_section_values(args, settings, "comments")),
             tagging=TaggingConfig(actor_files=actor_files, **_section_values(args, settings, "tagging")),
+            stories=StoriesConfig(**_section_values(args, settings, "stories")),
             **_section_values(args, settings, "ingest"),
         )
     except (TypeError, ValueError) as exc:
