@@ -1,7 +1,7 @@
 """The ``newsingest`` command line: ``run``, ``follow`` and ``demo``.
 
 Exit codes: 0 the run completed (per-URL failures are in the failures table), 2 bad configuration
-or input, 1 the run itself failed.
+or input, 1 the run itself failed (including: another run holds the output directory's lock).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from pipeline.options import add_run_arguments, to_config
 from transforms.errors import ConfigError
 
 __all__ = ["main"]
@@ -29,11 +28,13 @@ Any other --option is passed to Apache Beam as a pipeline option, e.g. --runner=
 --direct_num_workers=2 --direct_running_mode=multi_processing. Without --runner the job runs
 in-process (Beam's FnApiRunner), with no network access needed.
 
-exit codes: 0 completed (per-URL failures go to the failures table), 1 the run failed,
-2 bad configuration or input."""
+exit codes: 0 completed (per-URL failures go to the failures table), 1 the run failed
+(or another run is writing to the same DIR), 2 bad configuration or input."""
 
 
 def _parser() -> argparse.ArgumentParser:
+    from pipeline.options import add_run_arguments  # may import Beam: after logging is set up
+
     parser = argparse.ArgumentParser(
         prog="newsingest", description="Ingest news feeds, their articles and reader comments into Parquet tables.",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG,
@@ -44,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
                               description="Poll the feeds once and append new articles to DIR.",
                               formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     add_run_arguments(run)
+    run.add_argument("--streaming", action="store_true",
+                     help="Build the unbounded pipeline (periodic polling, windowed Parquet writes) for a "
+                     "streaming runner, e.g. --runner=FlinkRunner or DataflowRunner; see docs/operations.md.")
+    run.add_argument("--poll-interval", default="15m", help="With --streaming: time between polls (default 15m).")
+    run.add_argument("--window", default="5m", help="With --streaming: Parquet files are written per window "
+                     "of this length (default 5m).")
     follow = commands.add_parser("follow", help="Keep polling the feeds at an interval until Ctrl-C.",
                                  description="Run a batch ingest every --interval until stopped. Ctrl-C "
                                  "lets the current poll finish and commit; a second Ctrl-C aborts it.",
@@ -73,21 +80,37 @@ class _DropBeamImportNoise(logging.Filter):
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Called before anything imports Beam, whose import logs through the root logger."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_DropBeamImportNoise())
+        if not any(isinstance(f, _DropBeamImportNoise) for f in handler.filters):
+            handler.addFilter(_DropBeamImportNoise())
     # Beam logs per-stage chatter at INFO and a warning about optional GCP clients on import.
     logging.getLogger("apache_beam").setLevel(logging.INFO if verbose else logging.ERROR)
     LOGGER.setLevel(logging.INFO)
 
 
 def _run_once(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
-    from pipeline.run import run_ingest  # imports Beam: kept out of --help's path
+    from pipeline.options import to_config
+    from pipeline.report import ProgressLine  # these import Beam: kept out of --help's path
+    from pipeline.run import run_ingest
 
     config = to_config(args)
-    report = run_ingest(config, beam_args)
+    if getattr(args, "streaming", False):
+        from pipeline.streaming import run_streaming
+
+        run_streaming(config, beam_args, poll_interval_s=parse_interval(args.poll_interval),
+                      window_s=parse_interval(args.window))
+        return EXIT_OK
+    LOGGER.info("run %s: polling %d feed(s) into %s", config.sink.run_id, len(config.feeds), config.sink.out)
+    with ProgressLine():
+        report = run_ingest(config, beam_args)
     print(report.render())
+    totals = report.totals()
+    LOGGER.info("run %s completed in %.1f s: %d new articles, %d comments, %d failures, %d of %d feeds unchanged",
+                report.run_id, report.seconds, totals.articles, totals.comments, sum(totals.failures.values()),
+                totals.not_modified, totals.feeds_polled)
     return EXIT_OK
 
 
@@ -104,7 +127,12 @@ def _follow(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     previous = signal.signal(signal.SIGINT, request_stop)
     try:
         while not stop.is_set():
-            _run_once(args, beam_args)
+            try:
+                _run_once(args, beam_args)
+            except (ConfigError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # one failed poll (a locked DIR, a full disk) must not end the loop
+                LOGGER.exception("poll failed (%s); the next poll runs in %s", type(exc).__name__, args.interval)
             stop.wait(interval)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -113,6 +141,7 @@ def _follow(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsingest`` console script and of ``python -m pipeline``."""
+    _configure_logging(verbose=False)
     args, beam_args = _parser().parse_known_args(argv)
     _configure_logging(args.verbose)
     unknown = [a for a in beam_args if not a.startswith("--")]

@@ -1,10 +1,13 @@
 """Driver-side run state under ``DIR/_state/``: the run lock and the feeds' conditional-GET validators.
 
-Everything goes through Beam's FileSystems, so the state lives beside the data on any store.
+The validators go through Beam's FileSystems (temporary name, then rename), so the state lives
+beside the data on any store. What has been ingested is not kept here at all: it is read from the
+committed tables themselves (``transforms.state``), so it can never disagree with the data.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -75,11 +78,15 @@ class _LockInfo:
 class RunLock:
     """One run at a time per output directory, with stale-lock takeover.
 
-    The lock file names its holder (host, pid) and carries a heartbeat refreshed in the background.
-    A lock is stale when its holder is a dead process on this host, or when its heartbeat is older
-    than ``stale_after_s`` (a holder on another machine that died). On a local disk the lock is
-    created with O_EXCL; on object stores creation is check-then-write, which is documented as
-    best effort.
+    On a local (or NFS) directory the lock is ``flock`` on ``DIR/_state/lock``: the kernel drops it
+    when the holder dies, even by SIGKILL, so a killed run's lock is stale by construction and the
+    next run takes it over (and logs that it did). The file is never deleted (deleting a locked file
+    would let two runs lock two different files); it names the holder while a run is active.
+
+    On object stores (``gs://``, ``s3://``...), which have no locks, the file holds the holder and a
+    heartbeat refreshed in the background; a lock whose heartbeat is older than ``stale_after_s`` is
+    stale. Creation is write-then-read-back, which is best effort: two runs starting within the same
+    moment could both proceed. Schedule runs so that they do not overlap by design there.
     """
 
     def __init__(self, out: str, run_id: str, *, stale_after_s: float = 600.0, heartbeat_s: float = 30.0) -> None:
@@ -89,66 +96,78 @@ class RunLock:
         self._heartbeat_s = heartbeat_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fd: int | None = None
+        self.took_over_from: str | None = None
 
-    def _info(self) -> _LockInfo:
-        return _LockInfo(self._run_id, socket.gethostname(), os.getpid(), time.time())
+    def _info(self) -> dict[str, Any]:
+        return asdict(_LockInfo(self._run_id, socket.gethostname(), os.getpid(), time.time()))
+
+    def _held_error(self, holder: Mapping[str, Any]) -> LockHeldError:
+        return LockHeldError(
+            f"another run ({holder.get('run_id', '?')}, pid {holder.get('pid', '?')} on {holder.get('host', '?')}) "
+            f"is writing to this directory (lock {self._path}); this run did nothing"
+        )
+
+    def _acquire_local(self) -> None:
+        os.makedirs(os.path.dirname(self._path), exist_ok=True)
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _parse_holder(os.pread(fd, 65536, 0))
+            os.close(fd)
+            raise self._held_error(holder) from None
+        previous = _parse_holder(os.pread(fd, 65536, 0))
+        if previous:
+            self.took_over_from = str(previous.get("run_id"))
+            LOGGER.warning("run %s (pid %s) ended without releasing its lock; taking it over",
+                           previous.get("run_id"), previous.get("pid"))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(self._info()).encode("utf-8"), 0)
+        os.fsync(fd)
+        self._fd = fd
 
     def _is_stale(self, holder: Mapping[str, Any]) -> bool:
-        if holder.get("host") == socket.gethostname():
-            try:
-                os.kill(int(holder["pid"]), 0)
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                return False
         return time.time() - float(holder.get("heartbeat", 0)) > self._stale_after_s
 
-    def _create_exclusive(self) -> bool:
-        payload = json.dumps(asdict(self._info())).encode("utf-8")
-        if "://" not in self._path:
-            os.makedirs(os.path.dirname(self._path), exist_ok=True)
-            try:
-                fd = os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            return True
+    def _acquire_remote(self) -> None:
         if FileSystems.exists(self._path):
-            return False
-        _write_json(self._path, asdict(self._info()))
-        return True
-
-    def acquire(self) -> None:
-        for _ in range(3):
-            if self._create_exclusive():
-                self._start_heartbeat()
-                return
             try:
                 holder = _read_json(self._path)
             except (OSError, ValueError):
-                holder = {}  # vanished or half-written by a killed run: treat as stale
+                holder = {}  # half-written by a killed run: stale
             if holder and not self._is_stale(holder):
-                raise LockHeldError(
-                    f"another run ({holder.get('run_id')}, pid {holder.get('pid')} on {holder.get('host')}) "
-                    f"is writing to this directory; lock file {self._path}"
-                )
-            LOGGER.warning("taking over a stale lock from run %s", holder.get("run_id"))
-            try:
-                FileSystems.delete([self._path])
-            except OSError:
-                pass
-        raise LockHeldError(f"could not take the lock {self._path}")
+                raise self._held_error(holder)
+            self.took_over_from = str(holder.get("run_id"))
+            LOGGER.warning("taking over the stale lock of run %s", holder.get("run_id"))
+        _write_json(self._path, self._info())
+        time.sleep(1.0)  # let a concurrent writer's object land, then see who won
+        holder = _read_json(self._path)
+        if holder.get("run_id") != self._run_id:
+            raise self._held_error(holder)
+        self._start_heartbeat()
+
+    def acquire(self) -> None:
+        if "://" in self._path:
+            self._acquire_remote()
+        else:
+            self._acquire_local()
 
     def _start_heartbeat(self) -> None:
         def beat() -> None:
             while not self._stop.wait(self._heartbeat_s):
-                _write_json(self._path, asdict(self._info()))
+                _write_json(self._path, self._info())
 
         self._thread = threading.Thread(target=beat, name="lock-heartbeat", daemon=True)
         self._thread.start()
 
     def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)  # an empty lock file means "released cleanly"
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -161,3 +180,11 @@ class RunLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def _parse_holder(data: bytes) -> dict[str, Any]:
+    try:
+        holder = json.loads(data.decode("utf-8")) if data.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        return {"run_id": "(unreadable lock file)"}
+    return holder if isinstance(holder, dict) else {}

@@ -13,14 +13,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.config import FetchConfig
@@ -114,44 +112,48 @@ class _FetchHostFn(beam.DoFn):
         self._pending: list[Future[None]] = []
         self._running = 0  # host jobs submitted whose end marker has not been read yet
 
-    def _fetch_one(self, entry: FeedEntry, limit: int) -> None:
+    def _fetch_one(self, entry: FeedEntry, limit: int, put: Callable[[Any], None]) -> None:
         assert self._client is not None
         interval = self._settings.feed_intervals.get(entry.feed_url)
         try:
             page = fetch_page(self._client, entry, min_interval_s=interval, max_in_flight=limit)
         except IngestError as exc:
-            self._results.put(failure_from_error(entry.url, "fetch", exc, feed_url=entry.feed_url))
+            put(failure_from_error(entry.url, "fetch", exc, feed_url=entry.feed_url))
             return
         if self._settings.comments is not None:
             page, failures = attach_comments(self._client, page, self._settings.comments)
             for failure in failures:
-                self._results.put(failure)
-        self._results.put(page)
+                put(failure)
+        put(page)
 
-    def _lane(self, entries: Iterator[FeedEntry], lock: threading.Lock, limit: int) -> None:
+    def _lane(self, entries: Iterator[FeedEntry], lock: threading.Lock, limit: int, put: Callable[[Any], None]) -> None:
         while True:
             with lock:
                 entry = next(entries, None)
             if entry is None:
                 return
-            self._fetch_one(entry, limit)
+            self._fetch_one(entry, limit, put)
 
-    def _fetch_host(self, key: str, entries: list[FeedEntry]) -> None:
+    def _fetch_host(self, key: str, entries: list[FeedEntry], stamp: tuple[Any, Any]) -> None:
         started = time.monotonic()
+
+        def put(item: Any) -> None:
+            self._results.put((item, stamp))  # results keep the window of the host group they came from
+
         limit = self._settings.host_limit(entries)
         try:
             # The host gate enforces the limit; lanes only make that many requests possible at once.
             lanes = min(limit, len(entries))
             if lanes <= 1:
                 for entry in entries:
-                    self._fetch_one(entry, limit)
+                    self._fetch_one(entry, limit, put)
             else:
                 shared, lock = iter(entries), threading.Lock()
                 with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="fetch-lane") as pool:
-                    for future in [pool.submit(self._lane, shared, lock, limit) for _ in range(lanes)]:
+                    for future in [pool.submit(self._lane, shared, lock, limit, put) for _ in range(lanes)]:
                         future.result()
             elapsed = time.monotonic() - started
-            self._results.put(beam.pvalue.TaggedOutput(HOST_TIME, HostTime(source_of(key), len(entries), elapsed)))
+            put(beam.pvalue.TaggedOutput(HOST_TIME, HostTime(source_of(key), len(entries), elapsed)))
         finally:
             self._results.put(_DONE)
 
@@ -162,15 +164,16 @@ class _FetchHostFn(beam.DoFn):
             if item is _DONE:
                 self._running -= 1
                 continue
-            if isinstance(item, beam.pvalue.TaggedOutput):
-                yield item
+            value, (timestamp, window) = item
+            if isinstance(value, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(value.tag, WindowedValue(value.value, timestamp, [window]))
                 continue
             self._requests.inc()
-            if isinstance(item, RawPage):
-                yield item
+            if isinstance(value, RawPage):
+                yield WindowedValue(value, timestamp, [window])
             else:
                 self._failures.inc()
-                yield beam.pvalue.TaggedOutput(FAILURES, item)
+                yield beam.pvalue.TaggedOutput(FAILURES, WindowedValue(value, timestamp, [window]))
         for future in [f for f in self._pending if f.done()]:
             future.result()  # re-raise a bug in a fetch thread instead of losing its URLs silently
             self._pending.remove(future)
@@ -179,20 +182,17 @@ class _FetchHostFn(beam.DoFn):
                 future.result()
             self._pending.clear()
 
-    def process(self, host_entries: tuple[str, Iterable[FeedEntry]]) -> Iterator[Any]:
+    def process(self, host_entries: tuple[str, Iterable[FeedEntry]], timestamp: Any = beam.DoFn.TimestampParam,
+                window: Any = beam.DoFn.WindowParam) -> Iterator[Any]:
         assert self._pool is not None
         key, entries = host_entries
         # The grouped iterable may be lazy and tied to this call, so materialise only the URLs.
         self._running += 1
-        self._pending.append(self._pool.submit(self._fetch_host, key, list(entries)))
+        self._pending.append(self._pool.submit(self._fetch_host, key, list(entries), (timestamp, window)))
         yield from self._drain(until_running=self._settings.host_workers - 1)
 
     def finish_bundle(self) -> Iterator[Any]:
-        for item in self._drain(until_running=0):
-            if isinstance(item, beam.pvalue.TaggedOutput):
-                yield beam.pvalue.TaggedOutput(item.tag, WindowedValue(item.value, MIN_TIMESTAMP, [GlobalWindow()]))
-            else:
-                yield WindowedValue(item, MIN_TIMESTAMP, [GlobalWindow()])
+        yield from self._drain(until_running=0)
         if self._warc is not None:
             self._warc.commit()  # the bundle's captures become visible with its results
 
