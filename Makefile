@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 CORPORA ?= ../shared/corpora
 
 .PHONY: install demo test bench clean
@@ -20,6 +21,10 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+$(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 install: $(STAMP)
 
 demo: $(STAMP)
@@ -28,7 +33,7 @@ demo: $(STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: $(DEV_STAMP)
+bench: $(BENCH_STAMP)
 	NEWSINGEST_CORPORA=$(CORPORA) $(BIN)/python -m bench
 
 clean:

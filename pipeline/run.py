@@ -1,7 +1,7 @@
 """The newsingest pipeline: ``build_pipeline`` wires the stages, ``run_ingest`` runs one batch run.
 
-    feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages (+ comment threads) ─ ExtractArticles ─ AttachCommentThreads
-                 └ stored but young: refresh comments ┘       └──── threads by article id ────────┘
+    feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages (+ comment threads) ─ ExtractArticles ─ RemoveSourceBoilerplate
+                 └ stored but young: refresh comments ┘       └── threads by article id ── AttachCommentThreads
     AttachCommentThreads ─ articles ─ TagArticles ─ AssignStories ─ WriteArticles, WriteStories (+ WriteMentions)
                          └ comments ─ DropKnownComments ─ TagComments ─ WriteComments (+ WriteMentions)
     failures of every stage ─ WriteFailures
@@ -27,6 +27,7 @@ from pipeline.report import RunReport, event_of, summarize, write_report
 from pipeline.runstate import RunLock, load_validators, save_validators
 from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, STORIES, utc_date
 from schemas.records import Comment, FeedEntry, Failure, RawPage
+from transforms.boilerplate import RemoveSourceBoilerplate
 from transforms.comments.stage import AttachCommentThreads, thread_of_page
 from transforms.feeds import FeedPoll, ReadFeeds, Validators
 from transforms.extract import ExtractArticles
@@ -80,8 +81,9 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
     )
     new_pages = fetched.pages | "SkipRefreshOnly" >> beam.Filter(_is_new_article)
     extracted = new_pages | "ExtractArticles" >> ExtractArticles(config.extract)
+    cleaned = extracted.articles | "RemoveSourceBoilerplate" >> RemoveSourceBoilerplate(config.extract, out)
     threads = fetched.pages | "ThreadOfPage" >> beam.Map(thread_of_page)
-    articles = (extracted.articles, threads) | "AttachCommentThreads" >> AttachCommentThreads(known_articles)
+    articles = (cleaned, threads) | "AttachCommentThreads" >> AttachCommentThreads(known_articles)
     comments = articles.comments | "KeyComments" >> beam.Map(_key_comment) | "DropKnownComments" >> DropKnown(
         known_comments)
     tagged_articles = articles.articles | "TagArticles" >> TagActorsAndTopics(config.tagging)

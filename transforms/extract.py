@@ -1,7 +1,11 @@
-"""Extract articles: trafilatura for the body, never the comments, plus the row's identity fields.
+"""Extract articles: cleaned trafilatura text, never the comments, plus metadata with provenance.
 
 ``extract_article`` is the plain function (RawPage in, Article or Rejection out); ``ExtractArticles``
-wires it and routes rejections and errors to the failures output.
+wires it and routes rejections and errors to the failures output. One page is parsed once:
+
+    parse -> read metadata (transforms.metadata) -> is it an article? -> prune comments and widgets
+    (transforms.cleanup) -> note each block's link density -> trafilatura bare_extraction -> drop
+    leftover chrome blocks -> text, one paragraph per line -> detect language
 """
 
 from __future__ import annotations
@@ -9,54 +13,96 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import warnings
 from collections.abc import Iterator
-from datetime import datetime, time, timezone
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 import lxml.html
-import trafilatura
+
+with warnings.catch_warnings():
+    # trafilatura probes urllib3's optional SOCKS support at import, which warns when PySocks is absent.
+    warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
+    import trafilatura
 from trafilatura.settings import Extractor
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
 
 from pipeline.config import ExtractConfig
 from schemas.arrow import SCHEMA_VERSION, utc_date
 from schemas.records import Article, RawPage, Rejection
+from transforms.cleanup import clean_blocks, dedupe_lines, link_shares, normalize_line, prune_page
 from transforms.failures import FAILURES, failure_from_rejection
-from transforms.urls import canonicalize_url, source_of, stable_id
+from transforms.metadata import ARTICLE_TYPES, PageMetadata, add_htmldate, detect_language, read_page_metadata
+from transforms.urls import canonical_url_of, source_of, stable_id
 
-__all__ = ["ExtractArticles", "extract_article", "make_extractor"]
+__all__ = ["ExtractArticles", "extract_article", "make_extractor", "not_article_reason", "text_stats"]
 
 LOGGER = logging.getLogger(__name__)
 
 _WHITESPACE = re.compile(r"[ \t\u00a0]+")
+_LISTING_PATH = re.compile(
+    r"/(?:tags?|topics?|themen|thema|category|categories|kategorie|rubrik|section|sections|author|authors|autor"
+    r"|archive|archives|search|suche)(?:/|$)", re.IGNORECASE,
+)
+_GALLERY_PATH = re.compile(r"/(?:gallery|galleries|photos|fotos|slideshow|bildergalerie|photo-?gallery|pictures)\b",
+                           re.IGNORECASE)
+_TEASERS = lxml.etree.XPath("count(//article) + count(//h2[a] | //h3[a] | //h4[a])")
+_PROSE = lxml.etree.XPath("count(//p[string-length(normalize-space()) > 300])")
+_COLLECTION_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage"})
+_GALLERY_TYPES = frozenset({"ImageGallery", "MediaGallery"})
 
 
 def make_extractor(config: ExtractConfig) -> Extractor:
-    """The one trafilatura options object, built once per DoFn."""
+    """The one trafilatura options object, built once per DoFn.
+
+    Metadata is read by ``transforms.metadata`` instead, with provenance.
+    """
     return Extractor(
         output_format="python", comments=False, tables=config.include_tables, precision=config.favor_precision,
-        with_metadata=True, dedup=False,
+        with_metadata=False, dedup=False,
     )
 
 
-def _canonical_url(tree: lxml.html.HtmlElement, page_url: str) -> str:
-    """The page's rel=canonical when it stays on the same host; otherwise the fetched URL."""
-    for href in tree.xpath('//link[@rel="canonical"]/@href')[:1]:
-        candidate = canonicalize_url(lxml.html.urljoin(page_url, href))
-        if source_of(candidate) == source_of(page_url):
-            return candidate
-    return canonicalize_url(page_url)
+def not_article_reason(tree: lxml.html.HtmlElement, url: str, meta: PageMetadata) -> str | None:
+    """``index``, ``tag`` or ``gallery`` when the page's evidence says it is not one article, else None.
+
+    Structured data (JSON-LD type, og:type), the URL's shape and the number of teaser blocks
+    (headline links, <article> cards) are weighed together; a page typed as an article is only
+    ever rejected as a gallery, and only when it also has little prose.
+    """
+    typed = bool(meta.jsonld_types & ARTICLE_TYPES) or (meta.og_type or "").lower() == "article"
+    path = urlsplit(url).path if url else None
+    teasers = int(_TEASERS(tree))
+    if meta.jsonld_types & _GALLERY_TYPES or (path and _GALLERY_PATH.search(path)):
+        words = len(" ".join(tree.xpath("//p//text()")).split())
+        if len(tree.xpath("//img")) >= 5 and words < 150:
+            return "gallery"
+    if typed:
+        return None
+    if _PROSE(tree) > 3:
+        return None  # several long paragraphs: one article, whatever the sidebars hold
+    if path is not None and _LISTING_PATH.search(path) and teasers >= 5:
+        return "tag"
+    if path in ("", "/") and teasers >= 3 or meta.jsonld_types & _COLLECTION_TYPES:
+        return "index"
+    return "index" if teasers >= 12 and path is not None and _section_path(path) else None
 
 
-def _published_at(document: Any, page: RawPage) -> datetime | None:
-    if page.entry.published_at is not None:
-        return page.entry.published_at
-    if document.date:
-        try:
-            return datetime.combine(datetime.fromisoformat(document.date).date(), time(), tzinfo=timezone.utc)
-        except ValueError:
-            return None
-    return None
+def _section_path(path: str) -> bool:
+    """A short, slug-free, id-free path ("/world", "/sport/football/"): the shape of a section front."""
+    segments = [s for s in path.split("/") if s]
+    return len(segments) <= 2 and not any(ch.isdigit() for ch in path) and all(s.count("-") <= 1 for s in segments)
+
+
+def _parse(html: str) -> lxml.html.HtmlElement:
+    """The page tree, parsed once the way trafilatura parses (its parser options and repairs)."""
+    tree = load_html(html)
+    if tree is None:
+        raise ValueError("not HTML")
+    return tree
 
 
 def _clean_text(text: str) -> str:
@@ -64,40 +110,82 @@ def _clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _authors(document: Any, page: RawPage) -> tuple[str, ...]:
-    if document.author:
-        return tuple(dict.fromkeys(a.strip() for a in document.author.split(";") if a.strip()))
-    return page.entry.authors
+def _body_text(document: Any, title: str | None, shares: dict[str, float] | None) -> str:
+    if shares is not None and document.body is not None:
+        clean_blocks(document.body, title=title, shares=shares)
+        text = _clean_text(xmltotxt(document.body, False))
+        return "\n".join(dedupe_lines(text.split("\n")))
+    return _clean_text(document.text or "")
 
 
-def extract_article(page: RawPage, config: ExtractConfig, extractor: Extractor | None = None) -> Article | Rejection:
+def text_stats(text: str) -> tuple[int, str]:
+    """(word count, content hash) of an article text: recomputed whenever the text changes."""
+    return len(text.split()), hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _drop_title_line(text: str, title: str | None) -> str:
+    first, _, rest = text.partition("\n")
+    return rest if title and normalize_line(first) == normalize_line(title) else text
+
+
+def _fill_from_feed(meta: PageMetadata, page: RawPage) -> None:
+    meta.set("published_at", page.entry.published_at, "feed")
+    meta.set("authors", page.entry.authors, "feed")
+    meta.set("title", page.entry.title, "feed")
+
+
+def extract_article(
+    page: RawPage, config: ExtractConfig, extractor: Extractor | None = None, *, now: datetime | None = None
+) -> Article | Rejection:
     """Extract the article of one fetched page.
 
     Returns:
         The ``Article`` row, or a ``Rejection`` with a reason code (``unparsable``, ``no_body``,
-        ``too_short``) when the page holds no usable article.
+        ``too_short``, ``not_article:index``, ``not_article:tag``, ``not_article:gallery``) when the
+        page holds no usable article.
     """
     try:
-        tree = lxml.html.document_fromstring(page.html)
+        tree = _parse(page.html)
     except (ValueError, lxml.etree.ParserError) as exc:
         return Rejection(page.final_url, "unparsable", f"HTML could not be parsed: {exc}")
-    canonical = _canonical_url(tree, page.final_url)  # before trafilatura, which prunes the tree
+    canonical, canonical_place = canonical_url_of(tree, page.final_url)  # before trafilatura, which prunes
+    meta = read_page_metadata(tree, page.final_url, now=now, use_htmldate=False)
+    _fill_from_feed(meta, page)
+    if meta.published_at is None:
+        add_htmldate(tree, page.final_url, meta, now)  # the slow last resort
+    reason = not_article_reason(tree, page.final_url, meta) if config.reject_non_articles else None
+    if reason:
+        return Rejection(page.final_url, f"not_article:{reason}", f"the page looks like a {reason} page")
+    shares = None
+    if config.clean:
+        prune_page(tree)
+        shares = link_shares(tree)
     options = extractor or make_extractor(config)
     options.url = page.final_url  # bare_extraction reads the URL from the options object when given one
     document = trafilatura.bare_extraction(tree, options=options)
-    if document is None or not (document.text or "").strip():
+    text = _drop_title_line(_body_text(document, meta.title, shares), meta.title) if document else ""
+    if not text.strip():
         return Rejection(page.final_url, "no_body", "no article body found in the page")
-    text = _clean_text(document.text)
-    word_count = len(text.split())
+    word_count, content_hash = text_stats(text)
     if word_count < config.min_words:
         return Rejection(page.final_url, "too_short", f"{word_count} words, fewer than {config.min_words}")
-    published_at = _published_at(document, page)
+    return _article(page, meta, canonical, canonical_place, text)
+
+
+def _article(page: RawPage, meta: PageMetadata, canonical: str, canonical_place: str, text: str) -> Article:
+    language, language_place = detect_language(text, meta.declared_language)
+    sources = {**meta.sources, "canonical_url": canonical_place}
+    if language:
+        sources["language"] = language_place
+    word_count, content_hash = text_stats(text)
     return Article(
         article_id=stable_id(canonical), url=page.entry.url, canonical_url=canonical, feed_url=page.entry.feed_url,
-        title=document.title or page.entry.title, authors=_authors(document, page), published_at=published_at,
-        fetched_at=page.fetched_at, language=document.language, text=text, word_count=word_count,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(), schema_version=SCHEMA_VERSION,
-        date=utc_date(published_at or page.fetched_at), source=source_of(canonical),
+        title=meta.title, authors=meta.authors, published_at=meta.published_at, fetched_at=page.fetched_at,
+        language=language, text=text, word_count=word_count, content_hash=content_hash,
+        schema_version=SCHEMA_VERSION, date=utc_date(meta.published_at or page.fetched_at),
+        source=source_of(canonical), modified_at=meta.modified_at, description=meta.description,
+        section=meta.section, tags=meta.tags, image_url=meta.image_url, is_paywalled=meta.is_paywalled,
+        metadata_sources=tuple(sorted((k, v) for k, v in sources.items() if k not in ("site_name",))),
     )
 
 
@@ -110,11 +198,13 @@ class _ExtractArticleFn(beam.DoFn):
 
     def setup(self) -> None:
         self._extractor = make_extractor(self._config)
+        detect_language("warm up the language model once per worker, not on the first page")
 
     def process(self, page: RawPage) -> Iterator[Any]:
         result = extract_article(page, self._config, self._extractor)
         if isinstance(result, Rejection):
             self._rejected.inc()
+            beam.metrics.Metrics.counter("extract", f"rejected_{result.reason.replace(':', '_')}").inc()
             yield beam.pvalue.TaggedOutput(
                 FAILURES, failure_from_rejection(result, stage="extract", feed_url=page.entry.feed_url)
             )

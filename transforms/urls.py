@@ -51,13 +51,17 @@ def source_of(url: str) -> str:
     return path_safe(host)
 
 
-def canonical_url_of(tree: lxml.html.HtmlElement, page_url: str) -> str:
-    """A page's canonical URL: its ``rel=canonical`` when that stays on the same host, else its own URL.
+_CANONICAL_PLACES = (('//link[@rel="canonical"]/@href', "link-canonical"), ('//meta[@property="og:url"]/@content', "og:url"))
 
-    Another host's canonical is not trusted: a page must not be able to claim another site's id.
+
+def canonical_url_of(tree: lxml.html.HtmlElement, page_url: str) -> tuple[str, str]:
+    """A page's canonical URL and where it came from: ``rel=canonical``, else ``og:url``, else its own URL.
+
+    A canonical on another host is not trusted: a page must not be able to claim another site's id.
     """
-    for href in tree.xpath('//link[@rel="canonical"]/@href')[:1]:
-        candidate = canonicalize_url(lxml.html.urljoin(page_url, href))
-        if source_of(candidate) == source_of(page_url):
-            return candidate
-    return canonicalize_url(page_url)
+    for xpath, place in _CANONICAL_PLACES:
+        for href in tree.xpath(xpath)[:1]:
+            candidate = canonicalize_url(lxml.html.urljoin(page_url, href.strip()))
+            if source_of(candidate) == source_of(page_url):
+                return candidate, place
+    return canonicalize_url(page_url), "fetched-url"

@@ -22,7 +22,7 @@ from schemas.records import Article, Comment, Failure, RawPage
 from transforms.comments.collect import CommentsConfig, collect_comments
 from transforms.errors import IngestError
 from transforms.failures import failure_from_error
-from transforms.urls import canonical_url_of, source_of, stable_id
+from transforms.urls import canonical_url_of, canonicalize_url, source_of, stable_id
 
 __all__ = ["COMMENTS", "AttachCommentThreads", "PageThread", "attach_comments", "comment_rows", "thread_of_page"]
 
@@ -39,10 +39,11 @@ class PageThread:
 
 
 def _canonical(page: RawPage) -> str:
+    """The same canonical URL the extractor will find, so the thread joins its article by id."""
     try:
-        return canonical_url_of(lxml.html.document_fromstring(page.html), page.final_url)
+        return canonical_url_of(lxml.html.document_fromstring(page.html), page.final_url)[0]
     except (ValueError, lxml.etree.ParserError):
-        return canonical_url_of(lxml.html.fromstring("<html></html>"), page.final_url)
+        return canonicalize_url(page.final_url)
 
 
 def attach_comments(client: object, page: RawPage, config: CommentsConfig) -> tuple[RawPage, list[Failure]]:
