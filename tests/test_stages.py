@@ -52,3 +52,39 @@ def test_extract_rejects_pages_without_an_article(news_site: LoopbackServer) -> 
         fetched = feeds.entries | "FetchPages" >> FetchPages(FETCH)
         extracted = fetched.pages | "Extract" >> ExtractArticles(ExtractConfig())
         assert_that(extracted.failures | beam.Map(_rejected_page), equal_to([("tram-line", True)]), label="Rejected")
+
+
+def _explode(page):
+    raise RuntimeError("a later step failed")
+
+
+def test_a_failing_later_step_fails_the_run_instead_of_hanging(news_site: LoopbackServer) -> None:
+    """Fetch threads blocked on a full result queue must not keep the worker from shutting down."""
+    import threading
+
+    from tests.loopback import Reply
+    from tests.sitefixture import FixtureArticle, article_html, rss_feed
+
+    base = news_site.base_url
+    many = [FixtureArticle(f"n{i}", f"Story {i}") for i in range(30)]
+    news_site.routes.update({f"/news/{a.slug}": Reply(body=article_html(a, base)) for a in many})
+    news_site.routes["/many.xml"] = Reply(
+        body=rss_feed([(f"{base}/news/{a.slug}", a.title, "Tue, 04 Mar 2025 08:30:00 GMT") for a in many]),
+        content_type="application/rss+xml")
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            with TestPipeline() as p:
+                feeds = p | beam.Create([FeedSpec(news_site.url("/many.xml"))]) | "ReadFeeds" >> ReadFeeds(FETCH)
+                fetched = feeds.entries | "FetchPages" >> FetchPages(FETCH, host_workers=1)
+                _ = fetched.pages | "Explode" >> beam.Map(_explode)
+            outcome.append(None)
+        except BaseException as exc:  # the failure we expect, carried out of the thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive(), "the pipeline hung after a downstream failure"
+    assert outcome and outcome[0] is not None and "a later step failed" in str(outcome[0])

@@ -81,6 +81,34 @@ def fetch_page(client: HttpClient, entry: FeedEntry, *, min_interval_s: float | 
     )
 
 
+class _BundleAbandoned(Exception):
+    """Raised in a fetch thread whose bundle was abandoned (a later step failed, or teardown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Bundle:
+    """One bundle's bounded result queue and its stop flag, shared with the fetch threads."""
+
+    results: queue.Queue[Any]
+    stop: threading.Event
+
+    def put(self, item: Any) -> None:
+        # Bounded, so memory stays flat when the consumer falls behind; but never blocked for good.
+        while not self.stop.is_set():
+            try:
+                self.results.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise _BundleAbandoned()
+
+    def put_end(self) -> None:
+        try:
+            self.put(_DONE)
+        except _BundleAbandoned:
+            pass
+
+
 class _FetchHostFn(beam.DoFn):
     """Fetches the entries of one host per element, several hosts at a time on a thread pool."""
 
@@ -99,6 +127,10 @@ class _FetchHostFn(beam.DoFn):
         self._pool = ThreadPoolExecutor(max_workers=self._settings.host_workers, thread_name_prefix="fetch")
 
     def teardown(self) -> None:
+        # A later step may have failed mid-bundle: nothing drains the queue any more, so tell the
+        # fetch threads to stop instead of waiting for them to put their results.
+        if getattr(self, "_bundle", None) is not None:
+            self._bundle.stop.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         if self._client is not None:
@@ -107,8 +139,10 @@ class _FetchHostFn(beam.DoFn):
             self._warc.commit()
 
     def start_bundle(self) -> None:
-        # Bounded: fetch threads block when the consumer falls behind, so memory stays flat.
-        self._results: queue.Queue[Any] = queue.Queue(maxsize=4 * self._settings.host_workers)
+        if getattr(self, "_bundle", None) is not None:
+            self._bundle.stop.set()  # threads of an abandoned bundle must not feed this one
+        self._bundle = _Bundle(queue.Queue(maxsize=4 * self._settings.host_workers), threading.Event())
+        self._results = self._bundle.results
         self._pending: list[Future[None]] = []
         self._running = 0  # host jobs submitted whose end marker has not been read yet
 
@@ -136,9 +170,10 @@ class _FetchHostFn(beam.DoFn):
 
     def _fetch_host(self, key: str, entries: list[FeedEntry], stamp: tuple[Any, Any]) -> None:
         started = time.monotonic()
+        bundle = self._bundle  # this job's bundle, even if the DoFn moves on to another one
 
         def put(item: Any) -> None:
-            self._results.put((item, stamp))  # results keep the window of the host group they came from
+            bundle.put((item, stamp))  # results keep the window of the host group they came from
 
         limit = self._settings.host_limit(entries)
         try:
@@ -154,8 +189,10 @@ class _FetchHostFn(beam.DoFn):
                         future.result()
             elapsed = time.monotonic() - started
             put(beam.pvalue.TaggedOutput(HOST_TIME, HostTime(source_of(key), len(entries), elapsed)))
+        except _BundleAbandoned:
+            return
         finally:
-            self._results.put(_DONE)
+            bundle.put_end()
 
     def _drain(self, *, until_running: int) -> Iterator[Any]:
         # Counting end markers, not futures, avoids racing a thread that has queued its last item.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import apache_beam as beam
 import lxml.etree
@@ -20,7 +21,7 @@ import lxml.html
 from schemas.arrow import SCHEMA_VERSION, utc_date
 from schemas.records import Article, Comment, Failure, RawPage
 from transforms.comments.collect import CommentsConfig, collect_comments
-from transforms.errors import IngestError
+from transforms.errors import BlockedURLError, IngestError
 from transforms.failures import failure_from_error
 from transforms.urls import canonical_url_of, canonicalize_url, source_of, stable_id
 
@@ -46,13 +47,43 @@ def _canonical(page: RawPage) -> str:
         return canonicalize_url(page.final_url)
 
 
+def _site_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+class _OnSiteClient:
+    """The HTTP client, limited to the page's own site and the configured Disqus API.
+
+    A page names its comment sources itself (REST root, comment feed links), and a copied or
+    hostile page can point them anywhere: following them would send requests to hosts the user
+    never listed. Sources elsewhere fail as ``off_site_comment_source`` instead.
+    """
+
+    def __init__(self, client: Any, page_url: str, config: CommentsConfig) -> None:
+        self._client = client
+        self._site = _site_of(page_url)
+        self._disqus = _site_of(config.disqus_api_base) if config.disqus_api_key else None
+
+    def _allowed(self, url: str) -> bool:
+        site = _site_of(url)
+        return site == self._disqus or site == self._site or site.endswith("." + self._site) or (
+            self._site.endswith("." + site))
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        if not self._allowed(url):
+            raise BlockedURLError(f"comment source on another site than the article's ({_site_of(url)})",
+                                  kind="off_site_comment_source")
+        return self._client.get(url, **kwargs)
+
+
 def attach_comments(client: object, page: RawPage, config: CommentsConfig) -> tuple[RawPage, list[Failure]]:
     """Collect the page's comment thread; failed comment sources become failures, the page stays."""
     canonical = _canonical(page)
     thread = collect_comments(
         html=page.html, page_url=page.final_url, article_id=stable_id(canonical), fetched_at=page.fetched_at,
         comments_feed_url=page.entry.comments_feed_url, comments_page_url=page.entry.comments_page_url,
-        client=client, config=config,
+        client=_OnSiteClient(client, page.final_url, config), config=config,
     )
     failures = [
         failure_from_error(url, "comments", error if isinstance(error, IngestError)
