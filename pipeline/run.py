@@ -23,16 +23,17 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from pipeline.ingest_config import IngestConfig
+from pipeline.preflight import preflight_feeds
 from pipeline.report import RunReport, event_of, summarize, write_report
 from pipeline.runstate import RunLock, load_validators, save_validators
-from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, STORIES, utc_date
+from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, STORIES, to_row, utc_date
 from schemas.records import Comment, FeedEntry, Failure, RawPage
 from transforms.boilerplate import RemoveSourceBoilerplate
 from transforms.comments.stage import AttachCommentThreads, thread_of_page
-from transforms.feeds import FeedPoll, ReadFeeds, Validators
+from transforms.feeds import FeedPoll, PrefetchedFeed, ReadFeeds, Validators
 from transforms.extract import ExtractArticles
 from transforms.fetch import FetchPages
-from transforms.sink import WriteParquetPartitions, temp_dir
+from transforms.sink import WriteParquetPartitions, commit_file, temp_dir, write_rows
 from transforms.state import DropKnown, ReadKnownKeys
 from transforms.stories import AssignStories, commit_story_state
 from transforms.tagging.transform import TagActorsAndTopics
@@ -62,10 +63,19 @@ def _stamp_failure(failure: Failure, run_id: str) -> Failure:
     return replace(failure, run_id=run_id, date=utc_date(failure.at))
 
 
-def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[str, Validators]) -> None:
-    """Add the whole ingest to ``p``: feeds in, Parquet tables and report events out."""
+def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[str, Validators], *,
+                   prefetched: Mapping[str, PrefetchedFeed] | None = None) -> None:
+    """Add the whole ingest to ``p``: feeds in, Parquet tables and report events out.
+
+    Args:
+        prefetched: feeds the driver already fetched (``pipeline.preflight``): parsed, not requested again.
+    """
     out, run_id = config.sink.out, config.sink.run_id
-    feeds = p | "FeedSpecs" >> beam.Create(config.feeds) | "ReadFeeds" >> ReadFeeds(config.fetch, validators)
+    feeds = (
+        p
+        | "FeedSpecs" >> beam.Create(config.feeds)
+        | "ReadFeeds" >> ReadFeeds(config.fetch, validators, prefetched)
+    )
     window = timedelta(days=config.comments_window_days)
     known_articles = p | "ReadKnownArticles" >> ReadKnownKeys(out, "articles", recent_window=window)
     known_comments = p | "ReadKnownComments" >> ReadKnownKeys(out, "comments")
@@ -139,6 +149,17 @@ def _pipeline_options(beam_args: Sequence[str]) -> tuple[PipelineOptions, Any]:
     return options, runner
 
 
+def _write_driver_failures(config: IngestConfig, failures: Sequence[Failure]) -> list[dict[str, Any]]:
+    """Write the failures found before the job (feeds that could not be polled); their report events."""
+    by_date: dict[str, list[dict[str, Any]]] = {}
+    stamped = [_stamp_failure(f, config.sink.run_id) for f in failures]
+    for failure in stamped:
+        by_date.setdefault(failure.date, []).append(to_row(failure))
+    for date, rows in by_date.items():
+        commit_file(write_rows(rows, FAILURES, config.sink, (date,)))
+    return [json.loads(event_of(failure)) for failure in stamped]
+
+
 def _save_feed_state(out: str, events: list[dict[str, Any]]) -> None:
     polls = [
         FeedPoll(Validators(e["feed_url"], e.get("etag"), e.get("last_modified")), e["not_modified"], e["entries"])
@@ -158,12 +179,19 @@ def run_ingest(config: IngestConfig, beam_args: Sequence[str] = ()) -> RunReport
     started = time.monotonic()
     with RunLock(out, run_id):
         _remove_stale_temp(out)
-        options, runner = _pipeline_options(beam_args)
-        with beam.Pipeline(runner=runner, options=options) as p:
-            build_pipeline(p, config, load_validators(out))
-        events = _read_events(out, run_id)
-        # Driver-side state follows the data it describes: committed only once the data is.
-        commit_story_state(out, run_id)
+        validators = load_validators(out)
+        polled = preflight_feeds(config.feeds, validators, config.fetch,
+                                 stash_dir=FileSystems.join(temp_dir(out, run_id), "feeds"))
+        events = [json.loads(event_of(poll)) for poll in polled.unchanged]
+        events += _write_driver_failures(config, polled.failures)
+        if polled.changed:  # otherwise every feed answered 304 or failed: nothing for the job to do
+            options, runner = _pipeline_options(beam_args)
+            changed = replace(config, feeds=tuple(f for f in config.feeds if f.url in polled.changed))
+            with beam.Pipeline(runner=runner, options=options) as p:
+                build_pipeline(p, changed, validators, prefetched=polled.changed)
+            events += _read_events(out, run_id)
+            # Driver-side state follows the data it describes: committed only once the data is.
+            commit_story_state(out, run_id)
         _save_feed_state(out, events)
         summarize(report, events)
         report.status = "completed"

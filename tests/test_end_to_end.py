@@ -58,8 +58,10 @@ def test_rerun_does_not_duplicate_rows(news_site: LoopbackServer, tmp_path: Path
     article_requests = sum(p.startswith("/news/tram") for p in news_site.paths())
     assert main(args) == 0
     assert sorted(_articles(out).to_table()["article_id"].to_pylist()) == first
-    # Known articles are not fetched again.
+    # Known articles are not fetched again, and each run requests the feed once (the driver polls it,
+    # the job parses the body the driver kept).
     assert sum(p.startswith("/news/tram") for p in news_site.paths()) == article_requests
+    assert news_site.paths().count("/feed.xml") == 2
     assert not list((out / "_tmp").glob("**/*.parquet"))
     reports = sorted((out / "_runs").glob("*.json"))
     assert len(reports) == 2 and json.loads(reports[-1].read_text())["status"] == "completed"

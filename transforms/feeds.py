@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import apache_beam as beam
 import defusedxml.sax
+from apache_beam.io.filesystems import FileSystems
 import feedparser
 from defusedxml import DefusedXmlException
 
@@ -27,12 +28,15 @@ from pipeline.config import FetchConfig
 from schemas.records import FeedEntry, FeedSpec
 from transforms.errors import IngestError, ParseError
 from transforms.failures import FAILURES, failure_from_error
-from transforms.http import FEED_TYPES, HttpClient
+from transforms.http import FEED_TYPES, HttpClient, HttpResponse
 from transforms.politeness import host_key
 from transforms.urls import canonicalize_url, stable_id
 from transforms.warc import WarcRecorder
 
-__all__ = ["FeedPoll", "ReadFeeds", "Validators", "check_xml_safety", "parse_feed", "poll_feed"]
+__all__ = [
+    "FeedPoll", "PrefetchedFeed", "ReadFeeds", "Validators", "check_xml_safety", "get_feed", "parse_feed", "poll_feed",
+    "read_prefetched",
+]
 
 LOGGER = logging.getLogger(__name__)
 FEED_STATE = "feed_state"
@@ -212,6 +216,16 @@ def _conditional_headers(previous: Validators) -> dict[str, str]:
     return headers
 
 
+def get_feed(client: HttpClient, spec: FeedSpec, previous: Validators | None = None) -> HttpResponse:
+    """One conditional GET of a feed: 304 when it is unchanged since ``previous``.
+
+    Raises:
+        FetchError: the feed could not be fetched.
+    """
+    return client.get(spec.url, accept=FEED_TYPES, headers=_conditional_headers(previous or Validators(spec.url)),
+                      min_interval_s=spec.min_interval_s, max_in_flight=spec.max_in_flight)
+
+
 def poll_feed(client: HttpClient, spec: FeedSpec,
               previous: Validators | None = None) -> tuple[FeedPoll, list[FeedEntry]]:
     """Poll one feed with a conditional GET: an unchanged feed costs one 304 and yields no entries.
@@ -221,8 +235,7 @@ def poll_feed(client: HttpClient, spec: FeedSpec,
     """
     previous = previous or Validators(spec.url)
     started = time.monotonic()
-    response = client.get(spec.url, accept=FEED_TYPES, headers=_conditional_headers(previous),
-                          min_interval_s=spec.min_interval_s, max_in_flight=spec.max_in_flight)
+    response = get_feed(client, spec, previous)
     if response.status == 304:
         return FeedPoll(previous, not_modified=True, entries=0, seconds=time.monotonic() - started), []
     entries = parse_feed(response.content, feed_url=spec.url, content_type=response.headers.get("content-type"))
@@ -230,12 +243,37 @@ def poll_feed(client: HttpClient, spec: FeedSpec,
     return FeedPoll(validators, not_modified=False, entries=len(entries), seconds=time.monotonic() - started), entries
 
 
+@dataclass(frozen=True, slots=True)
+class PrefetchedFeed:
+    """A feed body the driver already fetched (``pipeline.preflight``), kept for the pipeline to parse."""
+
+    path: str
+    content_type: str | None
+    validators: Validators
+    seconds: float
+
+
+def read_prefetched(prefetched: PrefetchedFeed) -> tuple[FeedPoll, list[FeedEntry]]:
+    """Parse a prefetched feed body: the same result ``poll_feed`` gives, without a second request.
+
+    Raises:
+        ParseError: the feed is malformed, unsafe or not a feed.
+    """
+    with FileSystems.open(prefetched.path) as handle:
+        content = handle.read()
+    feed_url = prefetched.validators.feed_url
+    entries = parse_feed(content, feed_url=feed_url, content_type=prefetched.content_type)
+    return FeedPoll(prefetched.validators, not_modified=False, entries=len(entries), seconds=prefetched.seconds), entries
+
+
 class _ReadHostFeedsFn(beam.DoFn):
     """Polls the feeds of one host, one after another; failures and feed state are tagged outputs."""
 
-    def __init__(self, fetch_config: FetchConfig, validators: Mapping[str, Validators]) -> None:
+    def __init__(self, fetch_config: FetchConfig, validators: Mapping[str, Validators],
+                 prefetched: Mapping[str, PrefetchedFeed]) -> None:
         self._fetch_config = fetch_config
         self._validators = dict(validators)
+        self._prefetched = dict(prefetched)
         self._client: HttpClient | None = None
         self._warc: WarcRecorder | None = None
 
@@ -258,7 +296,10 @@ class _ReadHostFeedsFn(beam.DoFn):
         assert self._client is not None
         for spec in sorted(host_specs[1], key=lambda s: s.url):
             try:
-                poll, entries = poll_feed(self._client, spec, self._validators.get(spec.url))
+                if spec.url in self._prefetched:
+                    poll, entries = read_prefetched(self._prefetched[spec.url])
+                else:
+                    poll, entries = poll_feed(self._client, spec, self._validators.get(spec.url))
             except IngestError as exc:
                 LOGGER.warning("feed %s failed: %s", spec.url, exc)
                 yield beam.pvalue.TaggedOutput(FAILURES, failure_from_error(spec.url, "feed", exc, feed_url=spec.url))
@@ -280,18 +321,22 @@ class ReadFeeds(beam.PTransform):  # type: ignore[misc]
     Args:
         fetch_config: the fetch stage's options.
         validators: conditional-GET validators from the previous run, by feed URL.
+        prefetched: feeds the driver already fetched, by feed URL: parsed from their stored
+            body instead of being requested again.
     """
 
-    def __init__(self, fetch_config: FetchConfig, validators: Mapping[str, Validators] | None = None) -> None:
+    def __init__(self, fetch_config: FetchConfig, validators: Mapping[str, Validators] | None = None,
+                 prefetched: Mapping[str, PrefetchedFeed] | None = None) -> None:
         super().__init__()
         self._fetch_config = fetch_config
         self._validators = dict(validators or {})
+        self._prefetched = dict(prefetched or {})
 
     def expand(self, specs: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         return (
             specs
             | "KeyFeedsByHost" >> beam.Map(_host_of_spec)
             | "GroupFeedsByHost" >> beam.GroupByKey()
-            | "PollFeed" >> beam.ParDo(_ReadHostFeedsFn(self._fetch_config, self._validators)).with_outputs(
+            | "PollFeed" >> beam.ParDo(_ReadHostFeedsFn(self._fetch_config, self._validators, self._prefetched)).with_outputs(
                 FAILURES, FEED_STATE, main="entries")
         )

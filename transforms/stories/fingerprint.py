@@ -13,10 +13,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
-from datasketch import MinHash
-from wordfreq import available_languages, zipf_frequency
 
 __all__ = [
     "Signature",
@@ -71,16 +70,32 @@ def shingles(text: str, size: int) -> set[str]:
     return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
+# datasketch (through scipy) and wordfreq (through its frequency tables) take about a second to
+# import: they load with the first article, so that a run with nothing new never pays for them.
+@lru_cache(maxsize=1)
+def _datasketch() -> Any:
+    import datasketch
+
+    return datasketch
+
+
+@lru_cache(maxsize=1)
+def _wordfreq() -> Any:
+    import wordfreq
+
+    return wordfreq
+
+
 @lru_cache(maxsize=8)
 def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     # datasketch draws the permutations from the seed on every MinHash(); draw them once per process.
-    template = MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME)
+    template = _datasketch().MinHash(num_perm=num_perm, seed=seed, scheme=_SCHEME)
     return template.permutations
 
 
 def minhash_signature(items: Iterable[str], num_perm: int, seed: int) -> Signature:
     """The MinHash signature of a set of strings (datasketch, SHA-1 based, fixed seed)."""
-    sketch = MinHash(num_perm=num_perm, seed=seed, permutations=_permutations(num_perm, seed), scheme=_SCHEME)
+    sketch = _datasketch().MinHash(num_perm=num_perm, seed=seed, permutations=_permutations(num_perm, seed), scheme=_SCHEME)
     sketch.update_batch([item.encode("utf-8") for item in items])
     return Signature(sketch.hashvalues.astype("<u4").tobytes())
 
@@ -119,12 +134,14 @@ def band_keys(signature: bytes, rows: int) -> list[str]:
 
 def _wordfreq_language(language: str | None) -> str | None:
     code = (language or "en").split("-")[0].split("_")[0].lower()
-    if code in _NEEDS_TOKENIZER or code not in _LANGUAGES:
+    if code in _NEEDS_TOKENIZER or code not in _languages():
         return None
     return code
 
 
-_LANGUAGES = frozenset(available_languages())
+@lru_cache(maxsize=1)
+def _languages() -> frozenset[str]:
+    return frozenset(_wordfreq().available_languages())
 
 
 @lru_cache(maxsize=200_000)
@@ -132,13 +149,13 @@ def _idf(word: str, language: str | None) -> float:
     """Inverse-frequency weight from wordfreq's background frequencies (no corpus statistics needed)."""
     if language is None:
         return 1.0
-    return max(0.0, _IDF_CEILING - zipf_frequency(word, language))
+    return max(0.0, _IDF_CEILING - _wordfreq().zipf_frequency(word, language))
 
 
 def _is_keyword(word: str, language: str | None) -> bool:
     if len(word) < 3 or not any(ch.isalpha() for ch in word):
         return False
-    return language is None or zipf_frequency(word, language) < _COMMON_ZIPF
+    return language is None or _wordfreq().zipf_frequency(word, language) < _COMMON_ZIPF
 
 
 def keyword_vector(text: str, title: str | None, language: str | None, size: int) -> tuple[tuple[str, float], ...]:
