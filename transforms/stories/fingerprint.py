@@ -145,17 +145,22 @@ def _languages() -> frozenset[str]:
 
 
 @lru_cache(maxsize=200_000)
+def _zipf(word: str, language: str) -> float:
+    # wordfreq re-tokenises every word it is asked about; news vocabularies repeat, so ask once.
+    return float(_wordfreq().zipf_frequency(word, language))
+
+
 def _idf(word: str, language: str | None) -> float:
     """Inverse-frequency weight from wordfreq's background frequencies (no corpus statistics needed)."""
     if language is None:
         return 1.0
-    return max(0.0, _IDF_CEILING - _wordfreq().zipf_frequency(word, language))
+    return max(0.0, _IDF_CEILING - _zipf(word, language))
 
 
 def _is_keyword(word: str, language: str | None) -> bool:
     if len(word) < 3 or not any(ch.isalpha() for ch in word):
         return False
-    return language is None or _wordfreq().zipf_frequency(word, language) < _COMMON_ZIPF
+    return language is None or _zipf(word, language) < _COMMON_ZIPF
 
 
 def keyword_vector(text: str, title: str | None, language: str | None, size: int) -> tuple[tuple[str, float], ...]:
