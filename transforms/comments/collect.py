@@ -155,7 +155,7 @@ class _Run:
 
 def collect_comments(
     *, html: str, page_url: str, article_id: str, fetched_at: datetime, comments_feed_url: str | None,
-    comments_page_url: str | None, client: Any, config: CommentsConfig,
+    comments_page_url: str | None, client: Any, config: CommentsConfig, tree: lxml.html.HtmlElement | None = None,
 ) -> CommentThread:
     """Collect the comment thread of one fetched article.
 
@@ -169,13 +169,14 @@ def collect_comments(
         comments_page_url: the feed entry's ``<comments>`` / Atom replies page, if any.
         client: a ``transforms.http.HttpClient`` (anything with its ``get``).
         config: the comments stage's options.
+        tree: the page already parsed from ``html``, if the caller has it (saves a parse).
 
     Returns:
         The thread, its status and the failed sources; never raises for a failed comment source.
     """
     if not config.enabled:
         return CommentThread(comments=(), status="disabled", failures=())
-    root = _tree(html)
+    root = tree if tree is not None else _tree(html)
     sources = find_comment_sources(html, page_url, comments_feed_url=comments_feed_url,
                                    comments_page_url=comments_page_url, tree=root)
     run = _Run(batches=_inline_raws(root, fetched_at) if root is not None else [], failures=[], answered=set())

@@ -15,12 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import apache_beam as beam
-import lxml.etree
-import lxml.html
 
 from schemas.arrow import SCHEMA_VERSION, utc_date
 from schemas.records import Article, Comment, Failure, RawPage
 from transforms.comments.collect import CommentsConfig, collect_comments
+from transforms.comments.html import parse_document
 from transforms.errors import BlockedURLError, IngestError
 from transforms.failures import failure_from_error
 from transforms.urls import canonical_url_of, canonicalize_url, source_of, stable_id
@@ -37,14 +36,6 @@ class PageThread:
     status: str
     comments: tuple[Comment, ...]
     source: str
-
-
-def _canonical(page: RawPage) -> str:
-    """The same canonical URL the extractor will find, so the thread joins its article by id."""
-    try:
-        return canonical_url_of(lxml.html.document_fromstring(page.html), page.final_url)[0]
-    except (ValueError, lxml.etree.ParserError):
-        return canonicalize_url(page.final_url)
 
 
 def _site_of(url: str) -> str:
@@ -79,11 +70,13 @@ class _OnSiteClient:
 
 def attach_comments(client: object, page: RawPage, config: CommentsConfig) -> tuple[RawPage, list[Failure]]:
     """Collect the page's comment thread; failed comment sources become failures, the page stays."""
-    canonical = _canonical(page)
+    tree = parse_document(page.html)
+    # The same canonical URL the extractor will find, so the thread joins its article by id.
+    canonical = canonical_url_of(tree, page.final_url)[0] if tree is not None else canonicalize_url(page.final_url)
     thread = collect_comments(
         html=page.html, page_url=page.final_url, article_id=stable_id(canonical), fetched_at=page.fetched_at,
         comments_feed_url=page.entry.comments_feed_url, comments_page_url=page.entry.comments_page_url,
-        client=_OnSiteClient(client, page.final_url, config), config=config,
+        client=_OnSiteClient(client, page.final_url, config), config=config, tree=tree,
     )
     failures = [
         failure_from_error(url, "comments", error if isinstance(error, IngestError)
