@@ -37,7 +37,7 @@ import trafilatura
 
 from schemas.records import Comment
 from transforms.comments import comment_section_nodes, find_comment_sources, parse_inline_comments
-from transforms.comments.html import comment_items, native_id, parse_document
+from transforms.comments.html import comment_items, parse_document
 from transforms.comments.thread import RawComment, comment_id
 from transforms.http import decode_body
 

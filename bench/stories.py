@@ -38,7 +38,7 @@ from transforms.extract import extract_article, make_extractor
 from transforms.sink import write_rows
 from transforms.stories import AssignStories, StoriesConfig, commit_story_state
 from transforms.stories import index
-from transforms.stories.cluster import DAY_S, candidate_keys, pair_candidates, profile_article, resolve, score_pair
+from transforms.stories.cluster import candidate_keys, pair_candidates, profile_article, resolve, score_pair
 from transforms.stories.fingerprint import cosine
 from transforms.urls import canonicalize_url, stable_id
 

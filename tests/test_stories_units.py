@@ -18,7 +18,7 @@ from transforms.stories.fingerprint import (
 )
 from transforms.stories.summary import story_row, summarise
 from tests.test_stories_fixtures import (
-    BRIDGE_OWN, BRIDGE_WIRE, DROUGHT, OTHER_BRIDGE, first_run, make_article, second_run, trimmed,
+    BRIDGE_OWN, BRIDGE_WIRE, DROUGHT, first_run, make_article, second_run, trimmed,
 )
 
 CONFIG = StoriesConfig()

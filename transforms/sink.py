@@ -16,7 +16,7 @@ import io
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -143,8 +143,3 @@ class WriteParquetPartitions(beam.PTransform):  # type: ignore[misc]
             | "CommitAfterBundles" >> beam.Reshuffle()
             | "RenameIntoPlace" >> beam.Map(commit_file)
         )
-
-
-def with_partition(record: Any, **values: str) -> Any:
-    """A copy of ``record`` with its partition fields set."""
-    return replace(record, **values)

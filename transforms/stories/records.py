@@ -7,7 +7,6 @@ only inside ``AssignStories`` and its state files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 
 
