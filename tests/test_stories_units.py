@@ -138,3 +138,11 @@ def test_config_is_validated() -> None:
     with pytest.raises(ConfigError):
         StoriesConfig(key_terms=50, keywords=10)
     assert StoriesConfig().bands == 42
+
+
+def test_languages_wordfreq_cannot_tokenize_here_fall_back_instead_of_failing() -> None:
+    """Korean and Japanese need MeCab in wordfreq; an article in them must not fail the run."""
+    from transforms.stories.fingerprint import keyword_vector
+
+    for language in ("ko", "ja", "zh", "xx"):
+        assert keyword_vector("서울 시장은 오늘 새로운 교통 정책을 발표했다", None, language, 5)

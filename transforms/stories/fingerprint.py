@@ -38,7 +38,7 @@ _CHAR_SHINGLE = 4
 _COMMON_ZIPF = 5.5
 _IDF_CEILING = 7.0
 # Languages whose wordfreq lookup needs an optional tokenizer (MeCab, jieba) we do not install.
-_NEEDS_TOKENIZER = frozenset({"ja", "zh"})
+_NEEDS_TOKENIZER = frozenset({"ja", "ko", "zh"})
 _TITLE_WEIGHT = 2
 # Pinned: stored signatures are only comparable with signatures of the same permutation scheme.
 _SCHEME = "affine32"
@@ -134,9 +134,19 @@ def band_keys(signature: bytes, rows: int) -> list[str]:
 
 def _wordfreq_language(language: str | None) -> str | None:
     code = (language or "en").split("-")[0].split("_")[0].lower()
-    if code in _NEEDS_TOKENIZER or code not in _languages():
+    if code in _NEEDS_TOKENIZER or code not in _languages() or not _usable(code):
         return None
     return code
+
+
+@lru_cache(maxsize=64)
+def _usable(code: str) -> bool:
+    """Whether wordfreq can look words up in this language here (some need tokenizers not installed)."""
+    try:
+        _wordfreq().zipf_frequency("news", code)
+    except ImportError:
+        return False
+    return True
 
 
 @lru_cache(maxsize=1)
