@@ -65,14 +65,13 @@ class _ListStateFn(beam.DoFn):
         committed = index.committed_state(self._out)
         for path in index.orphan_article_files(self._out, committed, self._run_id):
             yield beam.pvalue.TaggedOutput(_ORPHANS, path)
-        if earliest is None:
-            return  # no new article: nothing to compare, only orphans to rebuild
-        since = datetime.fromtimestamp(earliest - self._config.read_window_days * DAY_S, tz=timezone.utc)
-        day = since.date().isoformat()
-        for path in index.state_files(self._out, index.PROFILES_STATE, day, committed):
-            yield beam.pvalue.TaggedOutput(_STORED_PROFILES, path)
-        for path in index.state_files(self._out, index.SUMMARIES_STATE, day, committed):
-            yield beam.pvalue.TaggedOutput(_STORED_SUMMARIES, path)
+        if earliest is not None:  # else no new article: nothing to compare, only orphans to rebuild
+            since = datetime.fromtimestamp(earliest - self._config.read_window_days * DAY_S, tz=timezone.utc)
+            day = since.date().isoformat()
+            for path in index.state_files(self._out, index.PROFILES_STATE, day, committed):
+                yield beam.pvalue.TaggedOutput(_STORED_PROFILES, path)
+            for path in index.state_files(self._out, index.SUMMARIES_STATE, day, committed):
+                yield beam.pvalue.TaggedOutput(_STORED_SUMMARIES, path)
 
 
 class _ProfileFn(beam.DoFn):
