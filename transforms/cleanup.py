@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 import lxml.html
 from lxml import etree
 
-__all__ = ["CHROME_TEXT", "WIDGET_MARKUP", "block_is_chrome", "clean_blocks", "dedupe_lines", "link_shares", "normalize_line",
-           "prune_comments", "prune_page", "prune_widgets", "widget_kind"]
+__all__ = ["CHROME_TEXT", "WIDGET_MARKUP", "block_is_chrome", "clean_blocks", "dedupe_lines", "find_lead", "link_shares",
+           "normalize_line", "prune_comments", "prune_page", "prune_widgets", "widget_kind"]
 
 # Class/id words that name a widget, by kind. Matched at a token start, so "relatedPosts",
 # "share-bar" and "post-tags" match, but WordPress' "tag-politics" article class does not.
@@ -88,9 +88,14 @@ CHROME_TEXT = re.compile(
     r"|^(?:©|\(c\)|copyright\b)|all rights reserved|alle rechte vorbehalten|tous droits réservés"
     r"|thanks? for (?:signing up|reading|subscribing)|click here|klicken sie hier|jetzt melden"
     r"|reading time|lesedauer|tempo de leitura|temps de lecture|min(?:ute)?s? read\b"
-    r"|may be reached at|follow (?:him|her|them) on|you may also like|recommended (?:for you|videos)",
+    r"|may be reached at|follow (?:him|her|them) on|you may also like|recommended (?:for you|videos)"
+    r"|^more\b(?:\W+\w+){0,3} from\b(?:\W+\w+){0,3}\W*$|^loading\b.{0,30}(?:\.\.\.|…)\s*$"
+    r"|^(?:write to|contact|e-?mail) (?:\w+ ){1,4}at \S+@\S+"
+    # CJK sites: members-only/paywall prompts, "save article", "details here", editor and error-report tags.
+    r"|会員(?:登録|限定|の方)|有料会員|記事保存|詳しくはこちら|こちら\W*$|责任编辑|纠错|무단\s?전재|재배포\s?금지",
     re.IGNORECASE,
 )
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _BIO = re.compile(
     r"^(?:[A-Z][\w.'’-]+ ){1,3}(?:is|was|has been|ist|est|é|es) (?:a|an|the|ein|eine|un|une|uma|um|una)?\s?"
     r"(?:[\w’'-]+ ){0,6}(?:reporter|writer|correspondent|editor|journalist|columnist|contributor|author|"
@@ -246,9 +251,14 @@ def _is_link_list(el: etree._Element, shares: Mapping[str, float]) -> bool:
     return linked >= 0.7 * len(items) and sum(_words(i) for i in items) / len(items) <= 30
 
 
+def _block_words(text: str) -> int:
+    """Words of a block; CJK text has no spaces, so two of its characters count as one word."""
+    return _words(text) + len(_CJK.findall(text)) // 2
+
+
 def block_is_chrome(text: str, *, link_share: float = 0.0, at_end: bool = False) -> bool:
     """Whether one extracted block reads as site chrome rather than article prose."""
-    words = _words(text)
+    words = _block_words(text)
     if words == 0:
         return True
     if words <= _CHROME_MAX_WORDS and CHROME_TEXT.search(text):
@@ -289,6 +299,52 @@ def clean_blocks(body: etree._Element, *, title: str | None = None, shares: Mapp
             _remove(el)
             dropped += 1
     return dropped
+
+
+# Elements whose visible text contains the description's opening words; the deepest one is the lead.
+_HOLDS_PREFIX = etree.XPath(
+    "//body//*[self::p or self::div or self::section or self::span or self::h2 or self::strong or self::em"
+    " or self::header or self::b][contains(normalize-space(.), $prefix)]"
+)
+_LEAD_BLOCKED = {"a", "nav", "footer", "aside", "li", "figcaption", "blockquote", "form", "button"}
+_LEAD_MIN_CHARS = 60
+_LEAD_BODY_WORDS = 80
+_PARAGRAPHS = etree.XPath("count(.//p)")
+
+
+def _body_follows(el: lxml.html.HtmlElement, lead_words: int) -> bool:
+    """Whether the next sibling with text is the article body: paragraphs, several times the lead's length."""
+    for sibling in el.itersiblings():
+        if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style", "noscript"):
+            continue
+        words = _words(sibling.text_content())
+        if words == 0:
+            continue
+        return words >= max(_LEAD_BODY_WORDS, 3 * lead_words) and _PARAGRAPHS(sibling) >= 2
+    return False
+
+
+def find_lead(tree: lxml.html.HtmlElement, description: str | None) -> str | None:
+    """The page's lead paragraph when it sits beside the body container, found by the page's description.
+
+    Sites often set the lead apart, just before the body container (a sibling ``div``), and
+    trafilatura then keeps only the body. A block whose whole text is the og:/JSON-LD description,
+    directly followed by the body, is that lead: the page states it is the article's summary and
+    shows it as the body's opening. A standfirst in the page header (followed by the byline,
+    share buttons or a picture) is not taken: it is a subtitle, not body text. Read before
+    pruning; the caller adds the lead when the extracted text lacks it.
+    """
+    key = normalize_line(description or "")
+    if len(key) < _LEAD_MIN_CHARS:
+        return None
+    prefix = " ".join((description or "").split()[:6])[:40]
+    for el in reversed(_HOLDS_PREFIX(tree, prefix=prefix)):  # deepest holders first
+        text = " ".join(el.text_content().split())
+        if normalize_line(text) != key or any(a.tag in _LEAD_BLOCKED for a in (el, *el.iterancestors())):
+            continue  # not the whole description, or a teaser link, caption or sidebar showing it
+        if _body_follows(el, _words(text)):
+            return text
+    return None
 
 
 def dedupe_lines(lines: Iterable[str]) -> list[str]:

@@ -33,7 +33,7 @@ from trafilatura.xml import xmltotxt
 from pipeline.config import ExtractConfig
 from schemas.arrow import SCHEMA_VERSION, utc_date
 from schemas.records import Article, RawPage, Rejection
-from transforms.cleanup import clean_blocks, dedupe_lines, link_shares, normalize_line, prune_page
+from transforms.cleanup import clean_blocks, dedupe_lines, find_lead, link_shares, normalize_line, prune_page
 from transforms.failures import FAILURES, failure_from_rejection
 from transforms.metadata import ARTICLE_TYPES, PageMetadata, add_htmldate, detect_language, read_page_metadata
 from transforms.urls import canonical_url_of, source_of, stable_id
@@ -128,6 +128,13 @@ def _drop_title_line(text: str, title: str | None) -> str:
     return rest if title and normalize_line(first) == normalize_line(title) else text
 
 
+def _with_lead(text: str, lead: str | None) -> str:
+    """The text with the page's lead on top when trafilatura left it out (it sat beside the body)."""
+    if not lead or not text.strip() or normalize_line(lead) in normalize_line(text):
+        return text
+    return f"{lead}\n{text}"
+
+
 def _fill_from_feed(meta: PageMetadata, page: RawPage) -> None:
     meta.set("published_at", page.entry.published_at, "feed")
     meta.set("authors", page.entry.authors, "feed")
@@ -156,14 +163,16 @@ def extract_article(
     reason = not_article_reason(tree, page.final_url, meta) if config.reject_non_articles else None
     if reason:
         return Rejection(page.final_url, f"not_article:{reason}", f"the page looks like a {reason} page")
-    shares = None
+    shares = lead = None
     if config.clean:
+        lead = find_lead(tree, meta.description)
         prune_page(tree)
         shares = link_shares(tree)
     options = extractor or make_extractor(config)
     options.url = page.final_url  # bare_extraction reads the URL from the options object when given one
     document = trafilatura.bare_extraction(tree, options=options)
     text = _drop_title_line(_body_text(document, meta.title, shares), meta.title) if document else ""
+    text = _with_lead(text, lead)
     if not text.strip():
         return Rejection(page.final_url, "no_body", "no article body found in the page")
     word_count, content_hash = text_stats(text)
