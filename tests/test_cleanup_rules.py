@@ -61,3 +61,43 @@ def test_lead_is_put_back_on_top_of_the_text() -> None:
 ])
 def test_more_chrome_wording(text: str, chrome: bool) -> None:
     assert block_is_chrome(text) is chrome
+
+
+PROSE = "".join(
+    f"<p>Paragraph {i}: the district council met on Monday to discuss the new cycle lanes along the river, "
+    f"which residents have asked for since the bridge reopened last spring.</p>" for i in range(4)
+)
+
+
+def _page_with(extra: str, *, article_class: str = "post") -> str:
+    return (f"<html><head><title>Cycle lanes along the river</title></head><body><div id='content'>"
+            f"<article class='{article_class}'><h1>Cycle lanes along the river</h1>{PROSE}</article>{extra}"
+            f"</div></body></html>")
+
+
+def _text_of(html: str, url: str = "https://river.example/news/2025/03/04/cycle-lanes") -> str:
+    entry = FeedEntry(feed_url="f", url=url, canonical_url=url, article_id="x")
+    result = extract_article(RawPage(entry, url, 200, html, datetime(2025, 3, 5, tzinfo=timezone.utc)),
+                             ExtractConfig(min_words=10))
+    assert isinstance(result, Article), result
+    return result.text
+
+
+@pytest.mark.parametrize("thread", [
+    "<div class='kommentare'><h3>Kommentare</h3>{items}</div>",
+    "<section class='comentarios'>{items}</section>",
+    "<div id='reader-comments'>{items}</div>",
+], ids=["german", "spanish", "reader-comments"])
+def test_comment_threads_named_in_other_languages_are_removed(thread: str) -> None:
+    items = "".join(
+        f"<div class='kommentar-item'><div class='benutzer'>Leser {i}</div><div class='datum'>04.03.2025</div>"
+        f"<div class='kommentar-text'>Reader remark number {i}: finally the lanes arrive, it took far too long "
+        f"and the crossing at the bridge is still dangerous for children.</div></div>" for i in range(3)
+    )
+    text = _text_of(_page_with(thread.format(items=items)))
+    assert "Paragraph 3" in text and "Reader remark" not in text
+
+
+def test_a_comment_state_flag_or_commentary_label_keeps_the_article() -> None:
+    assert "Paragraph 2" in _text_of(_page_with("", article_class="post has-comments comments-open"))
+    assert "Paragraph 2" in _text_of(_page_with("", article_class="commentary-article"))

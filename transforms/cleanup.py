@@ -48,6 +48,19 @@ _MAY_HAVE_COMMENTS = etree.XPath(
     "boolean(//body//*[contains(translate(concat(@id, ' ', @class, ' ', @name), 'COMENT', 'coment'), 'comment')"
     " or contains(@itemtype, 'Comment')])"
 )
+# Class/id words that name reader comments, in several languages (token start; "commentary" is opinion
+# journalism, not comments). Matched inside the XPath run like the widget words.
+COMMENT_MARKUP = (r"comment(?!ary|aries)|kommentar|commentaire|comentario|commento|commenti|komentar|reactie|"
+                  r"leserbrief|reader-?(?:comment|response)|discussion-?thread")
+_COMMENT_LABELLED = etree.XPath(
+    "//body//*[re:test(concat(@class, ' ', @id), $pattern, 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+_COMMENT_PATTERN = "(^|[ _-])(" + COMMENT_MARKUP + ")"
+_COMMENT_WORD_RE = re.compile(_COMMENT_PATTERN, re.IGNORECASE)
+# Labels that flag the post's comment state ("has-comments", "comments-open"), on the article itself.
+_COMMENT_STATE_RE = re.compile(r"(?:^|[\s_-])(?:(?:has|no|with)-comments?|comments?-(?:open|closed|enabled|disabled|on|off))"
+                               r"(?=$|\s)", re.IGNORECASE)
 _HAS_H1 = etree.XPath("boolean(.//h1)")
 # Markup that names the article body itself: a widget word next to it ("entry-content read-more") is a state.
 _CONTENT_RE = re.compile(r"(?:^|[\s_-])(?:entry-?content|article-?(?:body|content|text)|story-?(?:body|content)|"
@@ -150,10 +163,17 @@ def _comment_section_nodes(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEl
     return list(comment_section_nodes(tree))
 
 
+def _labelled_comment_nodes(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Elements whose class/id names reader comments (any of several languages), not a state flag on the post."""
+    return [el for el in _COMMENT_LABELLED(tree, pattern=_COMMENT_PATTERN)
+            if not _CONTENT_RE.search(_label(el)) and _COMMENT_WORD_RE.search(_COMMENT_STATE_RE.sub("", _label(el)))]
+
+
 def prune_comments(tree: lxml.html.HtmlElement, page_words: int) -> int:
     """Remove comment threads, comment forms and comment-system containers; returns how many."""
     removed = 0
-    for node in _outermost([*_comment_section_nodes(tree), *_COMMENT_XPATH(tree)]):
+    nodes = [*_comment_section_nodes(tree), *_COMMENT_XPATH(tree), *_labelled_comment_nodes(tree)]
+    for node in _outermost(nodes):
         if node.tag in ("html", "body") or _HAS_H1(node):
             continue
         if page_words and _words(node.text_content()) > 0.6 * page_words:
