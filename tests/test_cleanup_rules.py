@@ -101,3 +101,30 @@ def test_comment_threads_named_in_other_languages_are_removed(thread: str) -> No
 def test_a_comment_state_flag_or_commentary_label_keeps_the_article() -> None:
     assert "Paragraph 2" in _text_of(_page_with("", article_class="post has-comments comments-open"))
     assert "Paragraph 2" in _text_of(_page_with("", article_class="commentary-article"))
+
+
+def _result(html: str, url: str) -> Article | Rejection:
+    entry = FeedEntry(feed_url="f", url=url, canonical_url=url, article_id="x")
+    return extract_article(RawPage(entry, url, 200, html, datetime(2025, 3, 5, tzinfo=timezone.utc)),
+                           ExtractConfig(min_words=10))
+
+
+@pytest.mark.parametrize("path", ["/about.html", "/about-us/", "/contact", "/privacy-policy", "/impressum.php",
+                                  "/terms-of-service", "/de/datenschutz"])
+def test_pages_about_the_site_are_rejected(path: str) -> None:
+    html = ("<html><head><title>About us | River News</title><meta property='og:type' content='website'></head>"
+            f"<body><h1>About us</h1>{PROSE}</body></html>")
+    result = _result(html, f"https://river.example{path}")
+    assert isinstance(result, Rejection) and result.reason == "not_article:site_page", result
+
+
+def test_site_page_types_are_rejected_and_news_about_privacy_is_kept() -> None:
+    typed = ("<html><head><script type='application/ld+json'>{\"@type\": \"ContactPage\"}</script></head>"
+             f"<body><h1>Write to us</h1>{PROSE}</body></html>")
+    assert _result(typed, "https://river.example/write-to-us").reason == "not_article:site_page"
+    dated = ("<html><head><meta property='article:published_time' content='2025-03-04T08:00:00Z'></head>"
+             f"<body><h1>Privacy</h1>{PROSE}</body></html>")
+    assert isinstance(_result(dated, "https://river.example/privacy"), Article)
+    news = f"<html><body><h1>Privacy fears over the new cameras</h1>{PROSE}</body></html>"
+    assert isinstance(_result(news, "https://river.example/news/privacy-fears-over-cameras"), Article)
+    assert isinstance(_result(news, "https://river.example/2025/03/04/privacy"), Article)

@@ -52,6 +52,16 @@ _GALLERY_PATH = re.compile(r"/(?:gallery|galleries|photos|fotos|slideshow|bilder
 _TEASERS = lxml.etree.XPath("count(//article) + count(//h2[a] | //h3[a] | //h4[a])")
 _PROSE = lxml.etree.XPath("count(//p[string-length(normalize-space()) > 300])")
 _COLLECTION_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage"})
+# Pages about the site, not news: the whole last path segment names one (file extension allowed).
+_SITE_PAGE_PATH = re.compile(
+    r"/(?:about(?:-?us)?|who-?we-?are|our-?team|team|contact(?:-?us)?|kontakt|privacy(?:-?policy|-?notice)?|"
+    r"cookies?(?:-?policy)?|data-?protection|datenschutz(?:erklaerung|erklärung)?|terms(?:-?of-?(?:use|service))?|"
+    r"terms-?and-?conditions|tos|legal(?:-?notice)?|imprint|impressum|disclaimer|accessibility|sitemap|"
+    r"advertise|advertising|careers|jobs|ueber-?uns|über-?uns|a-?propos|qui-?sommes-?nous|mentions-?legales|"
+    r"contacto|sobre(?:-?nosotros|-?nos)?|aviso-?legal|privacidad|chi-?siamo|contatti|note-?legali)"
+    r"(?:\.\w{2,5})?/?$", re.IGNORECASE,
+)
+_SITE_PAGE_TYPES = frozenset({"AboutPage", "ContactPage"})
 _GALLERY_TYPES = frozenset({"ImageGallery", "MediaGallery"})
 
 
@@ -67,11 +77,13 @@ def make_extractor(config: ExtractConfig) -> Extractor:
 
 
 def not_article_reason(tree: lxml.html.HtmlElement, url: str, meta: PageMetadata) -> str | None:
-    """``index``, ``tag`` or ``gallery`` when the page's evidence says it is not one article, else None.
+    """``index``, ``tag``, ``gallery`` or ``site_page`` when the page's evidence says it is not one article.
 
     Structured data (JSON-LD type, og:type), the URL's shape and the number of teaser blocks
     (headline links, <article> cards) are weighed together; a page typed as an article is only
-    ever rejected as a gallery, and only when it also has little prose.
+    ever rejected as a gallery, and only when it also has little prose. ``site_page`` is a page
+    about the site (about, contact, privacy, terms, imprint): JSON-LD ``AboutPage``/``ContactPage``,
+    or a URL whose last segment names one on a page with no article type and no stated date.
     """
     typed = bool(meta.jsonld_types & ARTICLE_TYPES) or (meta.og_type or "").lower() == "article"
     path = urlsplit(url).path if url else None
@@ -80,8 +92,12 @@ def not_article_reason(tree: lxml.html.HtmlElement, url: str, meta: PageMetadata
         words = len(" ".join(tree.xpath("//p//text()")).split())
         if len(tree.xpath("//img")) >= 5 and words < 150:
             return "gallery"
+    if meta.jsonld_types & _SITE_PAGE_TYPES and not typed:
+        return "site_page"
     if typed:
         return None
+    if path and _SITE_PAGE_PATH.search(path) and not _dated(meta, path):
+        return "site_page"  # about/contact/privacy/terms/imprint: untyped, undated, named so by its URL
     if _PROSE(tree) > 3:
         return None  # several long paragraphs: one article, whatever the sidebars hold
     if path is not None and _LISTING_PATH.search(path) and teasers >= 5:
@@ -89,6 +105,12 @@ def not_article_reason(tree: lxml.html.HtmlElement, url: str, meta: PageMetadata
     if path in ("", "/") and teasers >= 3 or meta.jsonld_types & _COLLECTION_TYPES:
         return "index"
     return "index" if teasers >= 12 and path is not None and _section_path(path) else None
+
+
+def _dated(meta: PageMetadata, path: str) -> bool:
+    """Whether the page states a publication date (structured data, meta tags or a dated URL): news does."""
+    place = meta.sources.get("published_at", "")
+    return place not in ("", "htmldate", "time") or bool(re.search(r"/(?:19|20)\d{2}/", path))
 
 
 def _section_path(path: str) -> bool:
@@ -148,7 +170,8 @@ def extract_article(
 
     Returns:
         The ``Article`` row, or a ``Rejection`` with a reason code (``unparsable``, ``no_body``,
-        ``too_short``, ``not_article:index``, ``not_article:tag``, ``not_article:gallery``) when the
+        ``too_short``, ``not_article:index``, ``not_article:tag``, ``not_article:gallery``,
+        ``not_article:site_page``) when the
         page holds no usable article.
     """
     try:
@@ -162,7 +185,8 @@ def extract_article(
         add_htmldate(tree, page.final_url, meta, now)  # the slow last resort
     reason = not_article_reason(tree, page.final_url, meta) if config.reject_non_articles else None
     if reason:
-        return Rejection(page.final_url, f"not_article:{reason}", f"the page looks like a {reason} page")
+        kind = "page about the site (about, contact, legal)" if reason == "site_page" else f"{reason} page"
+        return Rejection(page.final_url, f"not_article:{reason}", f"the page looks like a {kind}")
     shares = lead = None
     if config.clean:
         lead = find_lead(tree, meta.description)
