@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.config import ExtractConfig
 from schemas.records import Article, FeedEntry, RawPage, Rejection
-from transforms.cleanup import block_is_chrome, find_lead
+from transforms.cleanup import block_is_chrome
+from transforms.lead import find_lead
 from transforms.extract import extract_article
 
 LEAD = ("Rescuers found a fifth victim four days after the landslide buried several houses in the village, "

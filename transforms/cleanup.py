@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 import lxml.html
 from lxml import etree
 
-__all__ = ["CHROME_TEXT", "WIDGET_MARKUP", "block_is_chrome", "clean_blocks", "dedupe_lines", "find_lead", "link_shares",
-           "normalize_line", "prune_comments", "prune_page", "prune_widgets", "widget_kind"]
+__all__ = ["CHROME_TEXT", "WIDGET_MARKUP", "block_is_chrome", "clean_blocks", "dedupe_lines", "labelled_elements",
+           "link_shares", "normalize_line", "prune_comments", "prune_page", "prune_widgets", "widget_kind"]
 
 # Class/id words that name a widget, by kind. Matched at a token start, so "relatedPosts",
 # "share-bar" and "post-tags" match, but WordPress' "tag-politics" article class does not.
@@ -45,36 +45,35 @@ _WIDGET_RE = re.compile(
     re.IGNORECASE,
 )
 _MAY_HAVE_COMMENTS = etree.XPath(
-    "boolean(//body//*[contains(translate(concat(@id, ' ', @class, ' ', @name), 'COMENT', 'coment'), 'comment')"
-    " or contains(@itemtype, 'Comment')])"
+    "boolean(//body//*[(@id or @class or @name or @itemtype) and ("
+    "contains(translate(concat(@id, ' ', @class, ' ', @name), 'COMENT', 'coment'), 'comment')"
+    " or contains(@itemtype, 'Comment'))])"
 )
 # Class/id words that name reader comments, in several languages (token start; "commentary" is opinion
 # journalism, not comments). Matched inside the XPath run like the widget words.
 COMMENT_MARKUP = (r"comment(?!ary|aries)|kommentar|commentaire|comentario|commento|commenti|komentar|reactie|"
-                  r"leserbrief|reader-?(?:comment|response)|discussion-?thread")
-_COMMENT_LABELLED = etree.XPath(
-    "//body//*[re:test(concat(@class, ' ', @id), $pattern, 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
-)
+                  r"leserbrief|reader-?(?:comment|response)|discussion-?thread|respond(?![a-z])|disqus|"
+                  r"coral(?:_thread|-)|viafoura|spot-?im|livefyre")
 _COMMENT_PATTERN = "(^|[ _-])(" + COMMENT_MARKUP + ")"
 _COMMENT_WORD_RE = re.compile(_COMMENT_PATTERN, re.IGNORECASE)
 # Labels that flag the post's comment state ("has-comments", "comments-open"), on the article itself.
 _COMMENT_STATE_RE = re.compile(r"(?:^|[\s_-])(?:(?:has|no|with)-comments?|comments?-(?:open|closed|enabled|disabled|on|off))"
                                r"(?=$|\s)", re.IGNORECASE)
+# Widget and comment words matched inside libxml2's XPath run (EXSLT regex): no Python proxy per element.
+_LABELLED = etree.XPath(
+    "//body//*[(@class or @id) and re:test(concat(@class, ' ', @id), $pattern, 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
+_LABEL_PATTERN = "(^|[ _-])(" + "|".join([*WIDGET_MARKUP.values(), COMMENT_MARKUP]) + ")"
 _HAS_H1 = etree.XPath("boolean(.//h1)")
 # Markup that names the article body itself: a widget word next to it ("entry-content read-more") is a state.
 _CONTENT_RE = re.compile(r"(?:^|[\s_-])(?:entry-?content|article-?(?:body|content|text)|story-?(?:body|content)|"
                          r"post-?(?:body|content)|main-?content|body-?text)(?:$|[\s_-])", re.IGNORECASE)
 # Paragraphs of prose (30+ words) inside an element; link-list widgets have none.
 _PROSE = etree.XPath("count(.//p[string-length(normalize-space()) > 180])")
-# Comment systems whose containers may be empty hooks or server-rendered threads.
-_COMMENT_XPATH = etree.XPath(
-    "//*[@id='disqus_thread' or @id='comments' or @id='respond' or @id='comment-section' or @id='coral_thread'"
-    " or contains(@class,'fb-comments') or contains(@class,'comment-list') or contains(@class,'commentlist')"
-    " or contains(@class,'comments-area') or contains(@class,'comment-respond') or contains(@class,'viafoura')"
-    " or contains(@class,'spot-im') or contains(@id,'spot-im') or contains(@class,'coral-')"
-    " or @data-spotim-module or contains(@class,'livefyre')]"
-)
+# Comment systems whose containers may be empty hooks or server-rendered threads; their class/id
+# names are among COMMENT_MARKUP, only Spot.IM's data attribute needs its own look-up.
+_COMMENT_XPATH = etree.XPath("//*[@data-spotim-module]")
 
 # Phrases that mark a short block as site chrome, not article prose (several languages).
 CHROME_TEXT = re.compile(
@@ -163,24 +162,40 @@ def _comment_section_nodes(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlEl
     return list(comment_section_nodes(tree))
 
 
-def _labelled_comment_nodes(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+def _labelled_comment_nodes(labelled: Iterable[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
     """Elements whose class/id names reader comments (any of several languages), not a state flag on the post."""
-    return [el for el in _COMMENT_LABELLED(tree, pattern=_COMMENT_PATTERN)
+    return [el for el in labelled
             if not _CONTENT_RE.search(_label(el)) and _COMMENT_WORD_RE.search(_COMMENT_STATE_RE.sub("", _label(el)))]
 
 
-def prune_comments(tree: lxml.html.HtmlElement, page_words: int) -> int:
-    """Remove comment threads, comment forms and comment-system containers; returns how many."""
-    removed = 0
-    nodes = [*_comment_section_nodes(tree), *_COMMENT_XPATH(tree), *_labelled_comment_nodes(tree)]
+def _remove_comment_nodes(nodes: Iterable[lxml.html.HtmlElement], page_words: int) -> list[lxml.html.HtmlElement]:
+    removed = []
     for node in _outermost(nodes):
         if node.tag in ("html", "body") or _HAS_H1(node):
             continue
         if page_words and _words(node.text_content()) > 0.6 * page_words:
             continue  # a container this large is the page, not its comments
         _remove(node)
-        removed += 1
+        removed.append(node)
     return removed
+
+
+def _prune_comments(tree: lxml.html.HtmlElement, page_words: int,
+                    labelled: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
+    removed = _remove_comment_nodes([*_COMMENT_XPATH(tree), *_labelled_comment_nodes(labelled)], page_words)
+    # Threads whose markup names no comment are found by their items (the comments package); that scan
+    # is costly, so it runs only when comment markers are left after the named containers went.
+    return removed + _remove_comment_nodes(_comment_section_nodes(tree), page_words)
+
+
+def prune_comments(tree: lxml.html.HtmlElement, page_words: int) -> int:
+    """Remove comment threads, comment forms and comment-system containers; returns how many."""
+    return len(_prune_comments(tree, page_words, labelled_elements(tree)))
+
+
+def labelled_elements(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """Elements whose class/id holds a widget or comment word (at a token start), in document order."""
+    return _LABELLED(tree, pattern=_LABEL_PATTERN)
 
 
 def _label(el: lxml.html.HtmlElement) -> str:
@@ -209,35 +224,37 @@ def _is_widget(el: lxml.html.HtmlElement, page_words: int) -> bool:
     return density >= 0.35 or words <= 60 or bool(CHROME_TEXT.search(text))
 
 
-# The widget words matched inside libxml2's XPath run (EXSLT regex): no Python proxy per element.
-_LABELLED = etree.XPath(
-    "//body//*[re:test(concat(@class, ' ', @id), $pattern, 'i')]", namespaces={"re": "http://exslt.org/regular-expressions"}
-)
-_XPATH_PATTERN = "(^|[ _-])(" + "|".join(WIDGET_MARKUP.values()) + ")"
+def _prune_widgets(page_words: int, labelled: list[lxml.html.HtmlElement],
+                   removed: list[lxml.html.HtmlElement]) -> int:
+    candidates = [el for el in labelled if widget_kind(el)]
+    gone = {id(el) for el in removed}
+    count = 0
+    for el in _outermost([*removed, *candidates]):  # inside a removed comment thread: already gone
+        if id(el) not in gone and _is_widget(el, page_words):
+            _remove(el)
+            count += 1
+    return count
 
 
 def prune_widgets(tree: lxml.html.HtmlElement, page_words: int) -> int:
     """Remove inline widgets named by their markup and confirmed by their content; returns how many."""
-    candidates = [el for el in _LABELLED(tree, pattern=_XPATH_PATTERN) if widget_kind(el)]
-    removed = 0
-    for el in _outermost(candidates):
-        if _is_widget(el, page_words):
-            _remove(el)
-            removed += 1
-    return removed
+    return _prune_widgets(page_words, labelled_elements(tree), [])
 
 
 def prune_page(tree: lxml.html.HtmlElement) -> int:
     """Pre-extraction cleanup of a parsed page, in place: comments, then widgets. Returns nodes removed."""
     body = tree.find("body")
     page_words = _words(body.text_content()) if body is not None else 0
-    return prune_comments(tree, page_words) + prune_widgets(tree, page_words)
+    labelled = labelled_elements(tree)  # one scan of the page's class/id labels serves both passes
+    removed = _prune_comments(tree, page_words, labelled)
+    return len(removed) + _prune_widgets(page_words, labelled, removed)
 
 
 # ---- after trafilatura: its XML body (p, head, list/item, quote, table); links are gone there ----
 
+# Text blocks holding a link: the others have no linked text (share 0, the default of the look-up).
 _BLOCKS = etree.XPath("//body//*[self::p or self::li or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
-                      " or self::dd or self::figcaption or (self::div and not(.//div or .//p))]")
+                      " or self::dd or self::figcaption or (self::div and not(.//div or .//p))][.//a]")
 
 
 def link_shares(tree: lxml.html.HtmlElement) -> dict[str, float]:
@@ -319,52 +336,6 @@ def clean_blocks(body: etree._Element, *, title: str | None = None, shares: Mapp
             _remove(el)
             dropped += 1
     return dropped
-
-
-# Elements whose visible text contains the description's opening words; the deepest one is the lead.
-_HOLDS_PREFIX = etree.XPath(
-    "//body//*[self::p or self::div or self::section or self::span or self::h2 or self::strong or self::em"
-    " or self::header or self::b][contains(normalize-space(.), $prefix)]"
-)
-_LEAD_BLOCKED = {"a", "nav", "footer", "aside", "li", "figcaption", "blockquote", "form", "button"}
-_LEAD_MIN_CHARS = 60
-_LEAD_BODY_WORDS = 80
-_PARAGRAPHS = etree.XPath("count(.//p)")
-
-
-def _body_follows(el: lxml.html.HtmlElement, lead_words: int) -> bool:
-    """Whether the next sibling with text is the article body: paragraphs, several times the lead's length."""
-    for sibling in el.itersiblings():
-        if not isinstance(sibling.tag, str) or sibling.tag in ("script", "style", "noscript"):
-            continue
-        words = _words(sibling.text_content())
-        if words == 0:
-            continue
-        return words >= max(_LEAD_BODY_WORDS, 3 * lead_words) and _PARAGRAPHS(sibling) >= 2
-    return False
-
-
-def find_lead(tree: lxml.html.HtmlElement, description: str | None) -> str | None:
-    """The page's lead paragraph when it sits beside the body container, found by the page's description.
-
-    Sites often set the lead apart, just before the body container (a sibling ``div``), and
-    trafilatura then keeps only the body. A block whose whole text is the og:/JSON-LD description,
-    directly followed by the body, is that lead: the page states it is the article's summary and
-    shows it as the body's opening. A standfirst in the page header (followed by the byline,
-    share buttons or a picture) is not taken: it is a subtitle, not body text. Read before
-    pruning; the caller adds the lead when the extracted text lacks it.
-    """
-    key = normalize_line(description or "")
-    if len(key) < _LEAD_MIN_CHARS:
-        return None
-    prefix = " ".join((description or "").split()[:6])[:40]
-    for el in reversed(_HOLDS_PREFIX(tree, prefix=prefix)):  # deepest holders first
-        text = " ".join(el.text_content().split())
-        if normalize_line(text) != key or any(a.tag in _LEAD_BLOCKED for a in (el, *el.iterancestors())):
-            continue  # not the whole description, or a teaser link, caption or sidebar showing it
-        if _body_follows(el, _words(text)):
-            return text
-    return None
 
 
 def dedupe_lines(lines: Iterable[str]) -> list[str]:

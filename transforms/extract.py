@@ -33,7 +33,8 @@ from trafilatura.xml import xmltotxt
 from pipeline.config import ExtractConfig
 from schemas.arrow import SCHEMA_VERSION, utc_date
 from schemas.records import Article, RawPage, Rejection
-from transforms.cleanup import clean_blocks, dedupe_lines, find_lead, link_shares, normalize_line, prune_page
+from transforms.cleanup import clean_blocks, dedupe_lines, link_shares, normalize_line, prune_page
+from transforms.lead import find_lead
 from transforms.failures import FAILURES, failure_from_rejection
 from transforms.metadata import ARTICLE_TYPES, PageMetadata, add_htmldate, detect_language, read_page_metadata
 from transforms.urls import canonical_url_of, source_of, stable_id
