@@ -3,9 +3,10 @@
 ``extract_article`` is the plain function (RawPage in, Article or Rejection out); ``ExtractArticles``
 wires it and routes rejections and errors to the failures output. One page is parsed once:
 
-    parse -> read metadata (transforms.metadata) -> is it an article? -> prune comments and widgets
-    (transforms.cleanup) -> note each block's link density -> trafilatura bare_extraction -> drop
-    leftover chrome blocks -> text, one paragraph per line -> detect language
+    parse -> read metadata (transforms.metadata) -> is it an article? -> remember a lead set beside
+    the body (transforms.lead) -> prune comments and widgets (transforms.cleanup) -> note the link
+    density of blocks with links -> trafilatura bare_extraction -> drop leftover chrome blocks ->
+    text, one paragraph per line, the lead on top when trafilatura left it out -> detect language
 """
 
 from __future__ import annotations
