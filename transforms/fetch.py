@@ -116,6 +116,7 @@ class _FetchHostFn(beam.DoFn):
         self._settings = settings
         self._client: HttpClient | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._bundle: _Bundle | None = None
         self._warc: WarcRecorder | None = None
         self._requests = beam.metrics.Metrics.counter("fetch", "requests")
         self._failures = beam.metrics.Metrics.counter("fetch", "failures")
@@ -129,7 +130,7 @@ class _FetchHostFn(beam.DoFn):
     def teardown(self) -> None:
         # A later step may have failed mid-bundle: nothing drains the queue any more, so tell the
         # fetch threads to stop instead of waiting for them to put their results.
-        if getattr(self, "_bundle", None) is not None:
+        if self._bundle is not None:
             self._bundle.stop.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -139,10 +140,9 @@ class _FetchHostFn(beam.DoFn):
             self._warc.commit()
 
     def start_bundle(self) -> None:
-        if getattr(self, "_bundle", None) is not None:
+        if self._bundle is not None:
             self._bundle.stop.set()  # threads of an abandoned bundle must not feed this one
         self._bundle = _Bundle(queue.Queue(maxsize=4 * self._settings.host_workers), threading.Event())
-        self._results = self._bundle.results
         self._pending: list[Future[None]] = []
         self._running = 0  # host jobs submitted whose end marker has not been read yet
 
@@ -196,8 +196,10 @@ class _FetchHostFn(beam.DoFn):
 
     def _drain(self, *, until_running: int) -> Iterator[Any]:
         # Counting end markers, not futures, avoids racing a thread that has queued its last item.
-        while self._running > until_running or not self._results.empty():
-            item = self._results.get()
+        assert self._bundle is not None
+        results = self._bundle.results
+        while self._running > until_running or not results.empty():
+            item = results.get()
             if item is _DONE:
                 self._running -= 1
                 continue

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import apache_beam as beam
 
@@ -38,11 +37,6 @@ class PageThread:
     source: str
 
 
-def _site_of(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
-
-
 class _OnSiteClient:
     """The HTTP client, limited to the page's own site and the configured Disqus API.
 
@@ -53,17 +47,17 @@ class _OnSiteClient:
 
     def __init__(self, client: Any, page_url: str, config: CommentsConfig) -> None:
         self._client = client
-        self._site = _site_of(page_url)
-        self._disqus = _site_of(config.disqus_api_base) if config.disqus_api_key else None
+        self._site = source_of(page_url)
+        self._disqus = source_of(config.disqus_api_base) if config.disqus_api_key else None
 
     def _allowed(self, url: str) -> bool:
-        site = _site_of(url)
+        site = source_of(url)
         return site == self._disqus or site == self._site or site.endswith("." + self._site) or (
             self._site.endswith("." + site))
 
     def get(self, url: str, **kwargs: Any) -> Any:
         if not self._allowed(url):
-            raise BlockedURLError(f"comment source on another site than the article's ({_site_of(url)})",
+            raise BlockedURLError(f"comment source on another site than the article's ({source_of(url)})",
                                   kind="off_site_comment_source")
         return self._client.get(url, **kwargs)
 
