@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from datetime import timedelta
 
 from schemas.records import Article
@@ -24,6 +25,7 @@ from transforms.urls import stable_id
 __all__ = [
     "Edge",
     "candidate_keys",
+    "key_window_s",
     "pair_candidates",
     "profile_article",
     "resolve",
@@ -84,16 +86,21 @@ def profile_article(article: Article, config: StoriesConfig, *, origin: str = "n
 
 
 def candidate_keys(profile: Profile, config: StoriesConfig) -> list[str]:
-    """Keys under which possibly related articles meet: LSH bands, exact text, keywords, actors."""
+    """Keys under which possibly related articles meet: LSH bands, exact text, keyword pairs, actors."""
     keys = band_keys(profile.minhash, config.band_rows)
     if profile.content_hash:
         keys.append(f"h:{profile.content_hash}")
-    keys.extend(f"t:{word}" for word, _ in profile.terms[:config.key_terms])
+    # Pairs, not single words: two reports of one event share several of their strongest words,
+    # while one word ("iran") is shared by a whole week of unrelated reports, whose number grows
+    # with the store and would make the cost per article grow with it.
+    strongest = sorted(word for word, _ in profile.terms[:config.key_terms])
+    keys.extend(f"t:{a}+{b}" for a, b in combinations(strongest, 2))
     keys.extend(f"a:{actor_id}" for actor_id in profile.key_actors)
     return keys
 
 
-def _window_s(key: str, config: StoriesConfig) -> float:
+def key_window_s(key: str, config: StoriesConfig) -> float:
+    """How far apart in time two articles sharing ``key`` may be and still be compared."""
     days = config.duplicate_window_days if key[0] in "dh" else config.story_window_days
     return days * DAY_S
 
@@ -108,7 +115,7 @@ def pair_candidates(key: str, members: Sequence[tuple[tuple[float, str], str]],
     if not any(origin == "new" for _, origin in members):
         return
     ordered = sorted(members)
-    window = _window_s(key, config)
+    window = key_window_s(key, config)
     for index, (order, origin) in enumerate(ordered):
         if origin != "new":
             continue

@@ -32,8 +32,9 @@ class StoriesConfig:
         band_rows: MinHash values per LSH band (bands = num_perm // band_rows).
         shingle_words: words per shingle.
         keywords: keywords kept per article (the story text vector).
-        key_terms: the strongest keywords that also serve as candidate keys.
+        key_terms: the strongest keywords whose pairs serve as candidate keys.
         max_postings: candidates taken per key (most recent first); bounds the cost per article.
+            The latest few articles of a key already carry its story; more would only add cost.
         seed: MinHash seed; changing it invalidates stored fingerprints.
     """
 
@@ -48,8 +49,8 @@ class StoriesConfig:
     band_rows: int = 3
     shingle_words: int = 5
     keywords: int = 30
-    key_terms: int = 8
-    max_postings: int = 64
+    key_terms: int = 5
+    max_postings: int = 8
     seed: int = 1
 
     def __post_init__(self) -> None:

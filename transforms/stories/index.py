@@ -19,19 +19,21 @@ from __future__ import annotations
 import io
 import json
 import posixpath
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from schemas.arrow import TableSpec
 from schemas.records import ActorTag, Article, TopicTag
 from transforms.sink import PendingFile, commit_file, temp_dir
-from transforms.stories.records import Profile, StorySnapshot
+from transforms.stories.records import Candidates, Needs, Profile, StorySnapshot
 from transforms.urls import stable_id
 
 __all__ = [
@@ -44,8 +46,8 @@ __all__ = [
     "orphan_article_files",
     "pending_manifest_path",
     "profile_row",
+    "read_candidates",
     "read_orphan_articles",
-    "read_profiles",
     "read_snapshots",
     "recovered_note",
     "snapshot_row",
@@ -68,7 +70,8 @@ PROFILES_STATE = TableSpec(
         pa.field("actors", _PAIR("id", "name")), pa.field("topics", _PAIR("id", "label")),
         pa.field("content_hash", pa.string()), pa.field("story_id", pa.string()),
         pa.field("duplicate_of", pa.string()), pa.field("similarity", pa.float32()),
-        pa.field("key_actors", pa.list_(pa.string())), pa.field("date", pa.string(), nullable=False),
+        pa.field("key_actors", pa.list_(pa.string())), pa.field("keys", pa.list_(pa.string())),
+        pa.field("date", pa.string(), nullable=False),
     ]),
 )
 
@@ -90,15 +93,19 @@ def _day(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).date().isoformat()
 
 
-def profile_row(p: Profile) -> dict[str, Any]:
-    """The state row of a profile (partitioned by the UTC date it was seen)."""
+def profile_row(p: Profile, keys: Sequence[str]) -> dict[str, Any]:
+    """The state row of a profile (partitioned by the UTC date it was seen) with its candidate keys.
+
+    The keys are stored so that a later run finds its candidates with one vectorised look-up per
+    file instead of re-deriving the keys of every stored article in Python.
+    """
     return {
         "article_id": p.article_id, "url_key": p.url_key, "source": p.source, "seen_at": p.seen_at,
         "title": p.title, "minhash": bytes(p.minhash), "shingles": p.shingles,
         "terms": [{"w": w, "x": x} for w, x in p.terms], "actors": [{"id": i, "name": n} for i, n in p.actors],
         "topics": [{"id": i, "label": n} for i, n in p.topics], "content_hash": p.content_hash,
         "story_id": p.story_id, "duplicate_of": p.duplicate_of, "similarity": p.similarity,
-        "key_actors": list(p.key_actors), "date": _day(p.seen_at),
+        "key_actors": list(p.key_actors), "keys": list(dict.fromkeys(keys)), "date": _day(p.seen_at),
     }
 
 
@@ -139,19 +146,65 @@ def _snapshot_from_row(row: dict[str, Any]) -> StorySnapshot:
     )
 
 
-def _read_rows(path: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
+def _read_table(path: str) -> pa.Table:
     with FileSystems.open(path) as handle:
-        return pq.read_table(io.BytesIO(handle.read()), columns=columns).to_pylist()
+        return pq.read_table(io.BytesIO(handle.read()))
 
 
-def read_profiles(path: str) -> Iterator[Profile]:
-    """The profiles stored in one committed state file."""
-    yield from map(_profile_from_row, _read_rows(path))
+def _stored_keys(table: pa.Table, keys_of: Callable[[Profile], list[str]]) -> pa.Array:
+    if "keys" in table.column_names:
+        return table["keys"].combine_chunks()
+    # Written before keys were stored: derive them once, in Python.
+    return pa.array([keys_of(_profile_from_row(row)) for row in table.to_pylist()], pa.list_(pa.string()))
 
 
-def read_snapshots(path: str) -> Iterator[StorySnapshot]:
-    """The story aggregates stored in one committed state file."""
-    yield from map(_snapshot_from_row, _read_rows(path))
+def read_candidates(path: str, needs: Needs, keys_of: Callable[[Profile], list[str]],
+                    window_of: Callable[[str], float], max_postings: int) -> Candidates:
+    """What one committed profiles file holds for this run's new articles, and nothing more.
+
+    Only rows sharing a candidate key with a new article (``needs.keys``) or linked from one
+    (``needs.url_keys``) leave the file; the match is vectorised (Arrow), so the cost of the rest of
+    the file is a scan in C, not Python objects. Per key, all members at or after the key's earliest
+    new article are kept, and before it only the latest ``max_postings`` within the key's window:
+    a superset of what ``pair_candidates`` takes, so the result equals reading everything.
+    """
+    table = _read_table(path)
+    result = Candidates()
+    if table.num_rows == 0:
+        return result
+    keys = _stored_keys(table, keys_of)
+    flat, parents = pc.list_flatten(keys), pc.list_parent_indices(keys)
+    hit = pc.is_in(flat, value_set=pa.array(list(needs.keys), pa.string()))
+    seen_at, ids = table["seen_at"].to_pylist(), table["article_id"].to_pylist()
+    members: defaultdict[str, list[tuple[tuple[float, str], int]]] = defaultdict(list)
+    for key, row in zip(flat.filter(hit).to_pylist(), parents.filter(hit).to_pylist()):
+        if seen_at[row] >= needs.keys[key] - window_of(key):
+            members[key].append(((seen_at[row], ids[row]), row))
+    kept: set[int] = set()
+    for key, found in members.items():
+        earlier = 0
+        for order, row in sorted(found, reverse=True):
+            if order[0] < needs.keys[key]:
+                if earlier == max_postings:
+                    break
+                earlier += 1
+            result.postings.append((key, (order, "stored")))
+            kept.add(row)
+    if needs.url_keys:
+        linked = pc.is_in(table["url_key"], value_set=pa.array(sorted(needs.url_keys), pa.string()))
+        linked_rows = table.filter(linked)
+        result.urls.extend(zip(linked_rows["url_key"].to_pylist(), linked_rows["article_id"].to_pylist()))
+    if kept:
+        result.profiles.extend(map(_profile_from_row, table.take(sorted(kept)).to_pylist()))
+    return result
+
+
+def read_snapshots(path: str, story_ids: frozenset[str]) -> Iterator[StorySnapshot]:
+    """The aggregates of ``story_ids`` stored in one committed state file (filtered in Arrow)."""
+    table = _read_table(path)
+    if story_ids and table.num_rows:
+        wanted = table.filter(pc.is_in(table["story_id"], value_set=pa.array(sorted(story_ids), pa.string())))
+        yield from map(_snapshot_from_row, wanted.to_pylist())
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,8 @@ only inside ``AssignStories`` and its state files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from schemas.arrow import STORIES, STORY_TAG
 from schemas.records import StoryRow, StoryTag
@@ -17,12 +16,13 @@ __all__ = [
     "STORIES",
     "STORY_TAG",
     "Assignment",
+    "Candidates",
+    "Needs",
     "Profile",
     "StoryRow",
     "StorySnapshot",
     "StoryTag",
 ]
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +82,28 @@ class StorySnapshot:
     representative_id: str
     updated_at: float = 0.0
     run_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a run's new articles look for in stored state: their candidate keys and linked URLs.
+
+    ``keys`` maps each candidate key to the earliest ``seen_at`` of the new articles having it.
+    """
+
+    keys: Mapping[str, float]
+    url_keys: frozenset[str]
+
+    @property
+    def earliest(self) -> float | None:
+        """When the run's earliest new article appeared (None: no new article)."""
+        return min(self.keys.values(), default=None)
+
+
+@dataclass(slots=True)
+class Candidates:
+    """What one stored profiles file holds for a run: postings, their profiles, linked articles."""
+
+    postings: list[tuple[str, tuple[tuple[float, str], str]]] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    urls: list[tuple[str, str]] = field(default_factory=list)

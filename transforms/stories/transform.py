@@ -1,15 +1,19 @@
 """``AssignStories``: near-duplicates, stories and citations of a run's new articles, in Beam.
 
-    articles ─ ProfileArticles ─┬─ EmitKeys ─ GroupByKey ─ PairCandidates ─ (join profiles) ─ ScorePairs
-    state ─ ListState ─ Read*  ─┘                                                              │
+    articles ─ ProfileArticles ─┬─ GatherNeeds (candidate keys, linked URLs) ─┐
+    state files ─ ListState ─ ReadCandidates (only rows sharing a needed key) ─┤
+                              EmitKeys ─ GroupByKey ─ PairCandidates ─ (join profiles) ─ ScorePairs
                    Resolve (one ordered pass over the run's new articles and their edges) ─┘
-                            ├─ SummariseStories ─ stories rows + story state
+                            ├─ SummariseStories (stored aggregates of the touched stories) ─ stories
                             └─ FinishArticles (duplicate_of, similarity, story_id, cites) ─ articles
 
-Everything keyed runs in parallel: profiling, candidate keys (LSH bands, keywords, actors), pair
-scoring, summaries (by story id). ``Resolve`` is the one global step: story assignment is an
-online clustering whose result depends on order, so it sees the run's new articles and their
-scored edges (small records, no text), never the stored articles.
+Everything keyed runs in parallel: profiling, the state read (one file per element), candidate
+keys (LSH bands, keyword pairs, actors), pair scoring, summaries (by story id). The state read is
+a vectorised match of each stored row's keys against the run's needed keys, so the stored
+articles that share nothing with the run never become Python objects, and each needed key brings
+at most ``max_postings`` stored members: the work per new article does not grow with the store.
+``Resolve`` is the one global step: story assignment is an online clustering whose result depends
+on order, so it sees the run's new articles and their scored edges (small records, no text).
 """
 
 from __future__ import annotations
@@ -32,16 +36,17 @@ from transforms.sink import PendingFile, write_rows
 from transforms.stories import index
 from transforms.stories.citations import cited_outlets, link_keys, links_in_text
 from transforms.stories.cluster import (
-    DAY_S, Edge, candidate_keys, pair_candidates, profile_article, resolve, score_pair, story_id_for,
+    DAY_S, Edge, key_window_s, candidate_keys, pair_candidates, profile_article, resolve, score_pair, story_id_for,
 )
 from transforms.stories.config import StoriesConfig
-from transforms.stories.records import Profile, StorySnapshot
+from transforms.stories.records import Needs, Profile, StorySnapshot
 from transforms.stories.summary import story_row, summarise
 
 __all__ = ["AssignStories", "StoriesResult"]
 
 NAMESPACE = "stories"
 _STORED_PROFILES, _STORED_SUMMARIES, _ORPHANS = "profiles", "summaries", "orphans"
+_POSTINGS, _URLS = "postings", "urls"
 
 
 class StoriesResult(NamedTuple):
@@ -51,8 +56,41 @@ class StoriesResult(NamedTuple):
     stories: beam.PCollection
 
 
-def _earliest(values: Iterable[float]) -> float | None:
-    return min(values, default=None)
+class _GatherNeeds(beam.CombineFn):  # type: ignore[misc]
+    """The run's ``Needs``: each candidate key with its earliest new article, and linked URL keys."""
+
+    def create_accumulator(self) -> tuple[dict[str, float], set[str]]:
+        return {}, set()
+
+    def add_input(self, acc: tuple[dict[str, float], set[str]], need: tuple[str, str, float]) -> Any:
+        keys, urls = acc
+        kind, key, seen = need
+        if kind == "url":
+            urls.add(key)
+        else:
+            keys[key] = min(seen, keys.get(key, seen))
+        return acc
+
+    def merge_accumulators(self, accumulators: Iterable[tuple[dict[str, float], set[str]]]) -> Any:
+        merged = self.create_accumulator()
+        for keys, urls in accumulators:
+            for key, seen in keys.items():
+                merged[0][key] = min(seen, merged[0].get(key, seen))
+            merged[1].update(urls)
+        return merged
+
+    def extract_output(self, acc: tuple[dict[str, float], set[str]]) -> Needs:
+        return Needs(acc[0], frozenset(acc[1]))
+
+
+def _key_needs(profile: Profile, config: StoriesConfig) -> Iterator[tuple[str, str, float]]:
+    for key in candidate_keys(profile, config):
+        yield "key", key, profile.seen_at
+
+
+def _link_needs(article: Article) -> Iterator[tuple[str, str, float]]:
+    for url_key, _ in link_keys(links_in_text(article.text)):
+        yield "url", url_key, 0.0
 
 
 class _ListStateFn(beam.DoFn):
@@ -61,17 +99,36 @@ class _ListStateFn(beam.DoFn):
     def __init__(self, out: str, run_id: str, config: StoriesConfig) -> None:
         self._out, self._run_id, self._config = out, run_id, config
 
-    def process(self, _: Any, earliest: float | None) -> Iterator[Any]:
+    def process(self, _: Any, needs: Needs) -> Iterator[Any]:
         committed = index.committed_state(self._out)
         for path in index.orphan_article_files(self._out, committed, self._run_id):
             yield beam.pvalue.TaggedOutput(_ORPHANS, path)
-        if earliest is not None:  # else no new article: nothing to compare, only orphans to rebuild
-            since = datetime.fromtimestamp(earliest - self._config.read_window_days * DAY_S, tz=timezone.utc)
+        if needs.earliest is not None:  # else no new article: nothing to compare, only orphans to rebuild
+            since = datetime.fromtimestamp(needs.earliest - self._config.read_window_days * DAY_S, tz=timezone.utc)
             day = since.date().isoformat()
             for path in index.state_files(self._out, index.PROFILES_STATE, day, committed):
                 yield beam.pvalue.TaggedOutput(_STORED_PROFILES, path)
             for path in index.state_files(self._out, index.SUMMARIES_STATE, day, committed):
                 yield beam.pvalue.TaggedOutput(_STORED_SUMMARIES, path)
+
+
+class _ReadCandidatesFn(beam.DoFn):
+    """Reads from one stored profiles file only what the run's new articles can meet."""
+
+    def __init__(self, config: StoriesConfig) -> None:
+        self._config = config
+        self._read = beam.metrics.Metrics.counter(NAMESPACE, "stored_candidates")
+
+    def process(self, path: str, needs: Needs) -> Iterator[Any]:
+        config = self._config
+        found = index.read_candidates(path, needs, lambda p: candidate_keys(p, config),
+                                      lambda key: key_window_s(key, config), config.max_postings)
+        self._read.inc(len(found.profiles))
+        yield from found.profiles
+        for posting in found.postings:
+            yield beam.pvalue.TaggedOutput(_POSTINGS, posting)
+        for url in found.urls:
+            yield beam.pvalue.TaggedOutput(_URLS, url)
 
 
 class _ProfileFn(beam.DoFn):
@@ -230,28 +287,40 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         self._config, self._out, self._run_id = config, out, run_id
         self._now = now or datetime.now(timezone.utc)
 
-    def _read_state(self, new: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
-        earliest = new | "SeenTimes" >> beam.Map(lambda p: p.seen_at) | "Earliest" >> beam.CombineGlobally(_earliest)
+    def _needs(self, new: beam.PCollection, articles: beam.PCollection) -> beam.PCollection:
+        return (
+            (new | "KeyNeeds" >> beam.FlatMap(_key_needs, self._config),
+             articles | "LinkNeeds" >> beam.FlatMap(_link_needs))
+            | "FlattenNeeds" >> beam.Flatten() | "GatherNeeds" >> beam.CombineGlobally(_GatherNeeds())
+        )
+
+    def _read_state(self, needs: beam.PCollection) -> tuple[beam.pvalue.DoOutputsTuple, beam.PCollection,
+                                                             beam.PCollection]:
         listed = (
-            new.pipeline | "StateRoot" >> beam.Create([None])
+            needs.pipeline | "StateRoot" >> beam.Create([None])
             | "ListState" >> beam.ParDo(_ListStateFn(self._out, self._run_id, self._config),
-                                        beam.pvalue.AsSingleton(earliest))
+                                        beam.pvalue.AsSingleton(needs))
             .with_outputs(_STORED_PROFILES, _STORED_SUMMARIES, _ORPHANS)
         )
-        stored = (listed[_STORED_PROFILES] | "SpreadProfileFiles" >> beam.Reshuffle()
-                  | "ReadProfiles" >> beam.FlatMap(index.read_profiles))
-        snapshots = (listed[_STORED_SUMMARIES] | "SpreadSummaryFiles" >> beam.Reshuffle()
-                     | "ReadSummaries" >> beam.FlatMap(index.read_snapshots))
+        stored = (
+            listed[_STORED_PROFILES] | "SpreadProfileFiles" >> beam.Reshuffle()
+            | "ReadCandidates" >> beam.ParDo(_ReadCandidatesFn(self._config), beam.pvalue.AsSingleton(needs))
+            .with_outputs(_POSTINGS, _URLS, main=_STORED_PROFILES)
+        )
         orphans = listed[_ORPHANS] | "SpreadOrphanFiles" >> beam.Reshuffle()
         _ = orphans | "NoteRecovered" >> beam.Map(_note_recovered, self._out, self._run_id)
         recovered = (orphans | "ReadOrphans" >> beam.FlatMap(index.read_orphan_articles)
                      | "ProfileRecovered" >> beam.ParDo(_ProfileFn(self._config, "recovered")))
-        return stored, snapshots, recovered
+        summary_files = listed[_STORED_SUMMARIES] | "SpreadSummaryFiles" >> beam.Reshuffle()
+        return stored, recovered, summary_files
 
-    def _edges(self, new: beam.PCollection, known: beam.PCollection) -> beam.PCollection:
+    def _edges(self, new: beam.PCollection, recovered: beam.PCollection, stored_postings: beam.PCollection,
+               known: beam.PCollection) -> beam.PCollection:
         config = self._config
         pairs = (
-            known | "EmitKeys" >> beam.FlatMap(_emit_keys, config) | "GroupByCandidateKey" >> beam.GroupByKey()
+            (new | "EmitNewKeys" >> beam.FlatMap(_emit_keys, config),
+             recovered | "EmitRecoveredKeys" >> beam.FlatMap(_emit_keys, config), stored_postings)
+            | "FlattenPostings" >> beam.Flatten() | "GroupByCandidateKey" >> beam.GroupByKey()
             | "PairCandidates" >> beam.FlatMap(_pairs, config) | "DistinctPairs" >> beam.Distinct()
         )
         others = (
@@ -264,42 +333,53 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
             | "JoinPairs" >> beam.CoGroupByKey() | "ScorePairs" >> beam.FlatMap(_score, config)
         )
 
-    def _cites(self, articles: beam.PCollection, known: beam.PCollection) -> beam.PCollection:
+    def _cites(self, articles: beam.PCollection, fresh: beam.PCollection, stored_urls: beam.PCollection) -> beam.PCollection:
+        index_by_url = (fresh | "KeyByUrl" >> beam.Map(lambda p: (p.url_key, p.article_id)), stored_urls) | (
+            "FlattenUrlIndex" >> beam.Flatten())
         return (
-            {"links": articles | "FindLinks" >> beam.FlatMap(_link_requests),
-             "index": known | "KeyByUrl" >> beam.Map(lambda p: (p.url_key, p.article_id))}
+            {"links": articles | "FindLinks" >> beam.FlatMap(_link_requests), "index": index_by_url}
             | "JoinLinks" >> beam.CoGroupByKey() | "ResolveLinks" >> beam.FlatMap(_resolve_links)
+        )
+
+    def _summaries(self, members: beam.PCollection, summary_files: beam.PCollection) -> beam.PCollection:
+        touched = (members | "TouchedStories" >> beam.Keys()
+                   | "GatherTouched" >> beam.CombineGlobally(beam.combiners.ToSetCombineFn()))
+        snapshots = summary_files | "ReadSummaries" >> beam.FlatMap(
+            lambda path, ids: index.read_snapshots(path, frozenset(ids)), beam.pvalue.AsSingleton(touched))
+        return (
+            {"stored": snapshots | "KeySnapshots" >> beam.Map(lambda s: (s.story_id, s)), "members": members}
+            | "JoinStories" >> beam.CoGroupByKey()
+            | "SummariseStories" >> beam.FlatMap(_summarise, self._run_id, self._now)
         )
 
     def _write_state(self, assigned: beam.PCollection, recovered: beam.PCollection,
                      summaries: beam.PCollection) -> None:
+        config = self._config
         profiles = (assigned, recovered) | "StateProfiles" >> beam.Flatten()
-        _ = (profiles | "ProfileRows" >> beam.Map(index.profile_row)
+        _ = (profiles | "ProfileRows" >> beam.Map(lambda p: index.profile_row(p, candidate_keys(p, config)))
              | "WriteProfileState" >> beam.ParDo(_WriteStateFn(index.PROFILES_STATE, self._out, self._run_id)))
         _ = (summaries | "SummaryRows" >> beam.Map(index.snapshot_row)
              | "WriteSummaryState" >> beam.ParDo(_WriteStateFn(index.SUMMARIES_STATE, self._out, self._run_id)))
 
     def expand(self, articles: beam.PCollection) -> StoriesResult:
         new = articles | "ProfileArticles" >> beam.ParDo(_ProfileFn(self._config, "new"))
-        stored, snapshots, recovered = self._read_state(new)
-        known = (new, stored, recovered) | "AllProfiles" >> beam.Flatten()
-        edges = self._edges(new, known)
+        needs = self._needs(new, articles)
+        stored, recovered, summary_files = self._read_state(needs)
+        fresh = (new, recovered) | "FreshProfiles" >> beam.Flatten()
+        known = (fresh, stored[_STORED_PROFILES]) | "KnownProfiles" >> beam.Flatten()
+        edges = self._edges(new, recovered, stored[_POSTINGS], known)
         assigned = (
             {"new": new | "OneKeyNew" >> beam.Map(_to_single_key),
              "edges": edges | "OneKeyEdges" >> beam.Map(_to_single_key)}
             | "GatherRun" >> beam.CoGroupByKey() | "Resolve" >> beam.ParDo(_ResolveFn(self._config))
         )
         members = (assigned, recovered) | "Members" >> beam.Flatten() | "ByStory" >> beam.FlatMap(_by_story)
-        summaries = (
-            {"stored": snapshots | "KeySnapshots" >> beam.Map(lambda s: (s.story_id, s)), "members": members}
-            | "JoinStories" >> beam.CoGroupByKey()
-            | "SummariseStories" >> beam.FlatMap(_summarise, self._run_id, self._now)
-        )
+        summaries = self._summaries(members, summary_files)
         self._write_state(assigned, recovered, summaries)
         finished = (
             {"article": articles | "KeyArticles" >> beam.Map(_by_id),
              "profile": assigned | "KeyAssigned" >> beam.Map(_by_id),
-             "cites": self._cites(articles, known)}
+             "cites": self._cites(articles, fresh, stored[_URLS])}
             | "JoinDecisions" >> beam.CoGroupByKey() | "FinishArticles" >> beam.FlatMap(_finish)
         )
         return StoriesResult(finished, summaries | "ToStoryRows" >> beam.Map(story_row))
