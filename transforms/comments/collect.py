@@ -91,10 +91,15 @@ def _tree(html: str | lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
 
 def find_comment_sources(
     html: str, page_url: str, *, comments_feed_url: str | None = None, comments_page_url: str | None = None,
-    tree: lxml.html.HtmlElement | None = None,
+    tree: lxml.html.HtmlElement | None = None, items: dict[lxml.html.HtmlElement, str | None] | None = None,
 ) -> CommentSources:
-    """Everything a page (and its feed entry's hints) says about where its comments are."""
+    """Everything a page (and its feed entry's hints) says about where its comments are.
+
+    ``tree`` and ``items``: the parsed page and its ``comment_items``, when the caller has them.
+    """
     root = tree if tree is not None else _tree(html)
+    if items is None:
+        items = comment_items(root) if root is not None else {}
     feeds = [comments_feed_url] if comments_feed_url else []
     if root is not None:
         feeds += [url for url in page_comment_feeds(root, page_url) if url not in feeds]
@@ -106,7 +111,7 @@ def find_comment_sources(
         feed_urls=tuple(feeds), comments_page_url=other_page,
         wordpress=wordpress_hook(root, page_url) if root is not None else None,
         disqus=disqus_hook(html, page_url) if "disqus" in embeds else None,
-        embeds=embeds, inline_items=len(comment_items(root)) if root is not None else 0, has_comment_form=has_form,
+        embeds=embeds, inline_items=len(items), has_comment_form=has_form,
     )
 
 
@@ -114,8 +119,9 @@ def _differs(url: str, page_url: str) -> bool:
     return urldefrag(url)[0].rstrip("/") != urldefrag(page_url)[0].rstrip("/")
 
 
-def _inline_raws(root: lxml.html.HtmlElement, base: datetime) -> list[list[RawComment]]:
-    return [parse_html_comments(root, base=base), parse_jsonld_comments(root, base=base)]
+def _inline_raws(root: lxml.html.HtmlElement, base: datetime,
+                 items: dict[lxml.html.HtmlElement, str | None] | None = None) -> list[list[RawComment]]:
+    return [parse_html_comments(root, base=base, items=items), parse_jsonld_comments(root, base=base)]
 
 
 def parse_inline_comments(
@@ -177,9 +183,11 @@ def collect_comments(
     if not config.enabled:
         return CommentThread(comments=(), status="disabled", failures=())
     root = tree if tree is not None else _tree(html)
+    items = comment_items(root) if root is not None else {}
     sources = find_comment_sources(html, page_url, comments_feed_url=comments_feed_url,
-                                   comments_page_url=comments_page_url, tree=root)
-    run = _Run(batches=_inline_raws(root, fetched_at) if root is not None else [], failures=[], answered=set())
+                                   comments_page_url=comments_page_url, tree=root, items=items)
+    run = _Run(batches=_inline_raws(root, fetched_at, items) if root is not None else [], failures=[],
+               answered=set())
     _read_remote(run, sources, client=client, config=config, page_url=page_url, base=fetched_at)
     built = [_build(raws, article_id, page_url, fetched_at) for raws in run.batches]
     comments = tuple(merge_comments(built, max_comments=config.max_comments))

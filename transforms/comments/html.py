@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import lxml.html
+from lxml import etree
 from lxml.etree import ParserError
 
 from transforms.comments.fields import item_fields
@@ -100,6 +101,22 @@ def _in_section(el: lxml.html.HtmlElement) -> bool:
     return any(_SECTION_RE.search(_attr(a, "id") + " " + _attr(a, "class")) for a in el.iterancestors())
 
 
+# A "Name says:" head is under 120 characters; reading more of a first child (often the whole
+# comment list, or the page body) only costs time. Raw text, before stripping indentation.
+_SAYS_HEAD_RAW_LIMIT = 2000
+
+
+def _text_within(el: lxml.html.HtmlElement, limit: int) -> str:
+    """``el.text_content()`` if at most ``limit`` characters, else "" (without reading the rest)."""
+    parts, size = [], 0
+    for text in el.itertext():
+        size += len(text)
+        if size > limit:
+            return ""
+        parts.append(text)
+    return "".join(parts)
+
+
 def _says_items(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
     """Items of the markup-less "Name says:" layout: a list item whose first line ends in 'says:'."""
     for li in root.iter("li", "div", "article"):
@@ -108,16 +125,26 @@ def _says_items(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
         head = (li.text or "").strip()
         first = li[0] if len(li) else None
         if first is not None and not head and first.tag in _HEAD_TAGS:
-            head = first.text_content().strip() + " " + (first.tail or "").strip()
+            head = _text_within(first, _SAYS_HEAD_RAW_LIMIT).strip() + " " + (first.tail or "").strip()
         if head and len(head) < 120 and _SAYS_TAIL_RE.search(head) and _in_section(li):
             yield li
 
 
+def _maybe_items(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
+    """The elements ``_candidates`` can accept: each names "comment" (any case) in its id, name,
+    class or itemtype, is a pingback/trackback, or has a Blogger id (c + digits). One cheap test per
+    element, so the costlier checks run on a few elements instead of the whole page."""
+    for el in root.iter(etree.Element):
+        get = el.get
+        element_id = get("id") or ""
+        names = f"{element_id} {get('name') or ''} {get('class') or ''} {get('itemtype') or ''}".lower()
+        if "comment" in names or "pingback" in names or "trackback" in names or element_id.startswith("c"):
+            yield el
+
+
 def _candidates(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, str | None]:
     found: dict[lxml.html.HtmlElement, str | None] = {}
-    for el in root.iter():
-        if not isinstance(el.tag, str):
-            continue
+    for el in _maybe_items(root):
         nid = native_id(el)
         if nid is not None:
             target = _anchor_target(el)
@@ -189,6 +216,8 @@ def _repeated_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement,
 def comment_items(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, str | None]:
     """The comment item elements of a page in document order, each with the site's id or None."""
     cands = _candidates(root) or _repeated_blocks(root)
+    if len(cands) <= 1:
+        return cands
     items: dict[lxml.html.HtmlElement, str | None] = {}
     for el in sorted(cands, key=_doc_order(root)):
         outer = next((a for a in el.iterancestors() if a in items), None)
@@ -221,9 +250,13 @@ def _parent_item(el: lxml.html.HtmlElement, items: dict[lxml.html.HtmlElement, s
     return None
 
 
-def parse_html_comments(root: lxml.html.HtmlElement, *, base: datetime | None = None) -> list[RawComment]:
-    """Every inline comment of a parsed page (comment sections and microdata), in document order."""
-    items = comment_items(root)
+def parse_html_comments(root: lxml.html.HtmlElement, *, base: datetime | None = None,
+                        items: dict[lxml.html.HtmlElement, str | None] | None = None) -> list[RawComment]:
+    """Every inline comment of a parsed page (comment sections and microdata), in document order.
+
+    ``items``: the page's ``comment_items``, when the caller has them already.
+    """
+    items = comment_items(root) if items is None else items
     refs = {el: (f"site:{nid}" if nid else f"html:{i}") for i, (el, nid) in enumerate(items.items())}
     raws = []
     for el, nid in items.items():
