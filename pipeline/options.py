@@ -62,10 +62,12 @@ _BOOLEAN_SETTINGS: dict[str, tuple[str, str, str]] = {
                             "Allow hosts on loopback/private/reserved addresses (off: refused, against SSRF)."),
     "ignore_robots": ("fetch", "respect_robots", "Do not honour robots.txt (on by default)."),
     "favor_precision": ("extract", "favor_precision", "Ask trafilatura for less text but less noise."),
+    "fast_extraction": ("extract", "backup_extractors", "Skip trafilatura's backup extractors: extraction about "
+                        "40%% faster, recall up to 0.015 lower (docs/extraction.md)."),
     "no_comments": ("comments", "enabled", "Do not collect reader comments."),
 }
 # Boolean flags that switch a default-on setting off.
-_NEGATED = {"ignore_robots", "no_comments"}
+_NEGATED = {"ignore_robots", "no_comments", "fast_extraction"}
 _FEED_KEYS = {"url", "name", "min_interval", "max_in_flight"}
 
 

@@ -78,3 +78,16 @@ def test_transform_routes_articles_and_rejections() -> None:
         assert_that(result.articles | beam.Map(lambda a: a.canonical_url), equal_to([URL]), label="Articles")
         assert_that(result.failures | beam.Map(lambda f: (f.url, f.error_kind)),
                     equal_to([("https://harbour.example/news/x", "rejected:too_short")]), label="Failures")
+
+
+def test_fast_extraction_skips_the_backup_extractors_and_still_extracts() -> None:
+    from pipeline.cli import _parser
+    from pipeline.options import to_config
+    from transforms.extract import make_extractor
+
+    args = _parser().parse_args(["run", "--feed", URL, "--out", "/tmp/unused", "--fast-extraction"])
+    config = to_config(args).extract
+    assert config.backup_extractors is False and make_extractor(config).fast is True
+    assert make_extractor(ExtractConfig()).fast is False
+    article = extract_article(_page(_html()), ExtractConfig(min_words=10, backup_extractors=False))
+    assert isinstance(article, Article) and article.text.split("\n") == PARAGRAPHS

@@ -74,7 +74,7 @@ def make_extractor(config: ExtractConfig) -> Extractor:
     """
     return Extractor(
         output_format="python", comments=False, tables=config.include_tables, precision=config.favor_precision,
-        with_metadata=False, dedup=False,
+        with_metadata=False, dedup=False, fast=not config.backup_extractors,
     )
 
 
