@@ -1,8 +1,10 @@
-"""Driver-side run state under ``DIR/_state/``: the run lock and the feeds' conditional-GET validators.
+"""Driver-side run state under ``DIR/_state/``: the run lock, the feeds' conditional-GET validators
+and the article ids each feed listed.
 
 The validators go through Beam's FileSystems (temporary name, then rename), so the state lives
 beside the data on any store. What has been ingested is not kept here at all: it is read from the
-committed tables themselves (``transforms.state``), so it can never disagree with the data.
+committed tables themselves (``transforms.state``), so it can never disagree with the data. The
+listed ids only size a run's Beam jobs (``pipeline.jobs``); nothing depends on them being right.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,7 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 from transforms.errors import IngestError
 from transforms.feeds import FeedPoll, Validators
 
-__all__ = ["LockHeldError", "RunLock", "load_validators", "save_validators"]
+__all__ = ["LockHeldError", "RunLock", "load_listings", "load_validators", "save_listings", "save_validators"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -59,6 +61,30 @@ def save_validators(out: str, polls: Iterable[FeedPoll]) -> None:
     for poll in polls:
         merged[poll.validators.feed_url] = poll.validators
     _write_json(_state_path(out, "feeds.json"), {url: asdict(v) for url, v in sorted(merged.items())})
+
+
+def load_listings(out: str) -> dict[str, frozenset[str]]:
+    """The article ids each feed listed when its entries were last committed, by feed URL."""
+    path = _state_path(out, "feed_listings.json")
+    if not FileSystems.exists(path):
+        return {}
+    try:
+        return {url: frozenset(ids) for url, ids in _read_json(path).items()}
+    except (ValueError, AttributeError, TypeError) as exc:  # only sizes jobs: start afresh rather than fail the run
+        LOGGER.warning("feed listings %s unreadable, ignored: %s", path, exc)
+        return {}
+
+
+def save_listings(out: str, listed: Mapping[str, Sequence[str]]) -> None:
+    """Merge the ids some feeds list now into the saved ones (once those feeds' entries are committed).
+
+    Kept in ``feed_listings.json``, apart from ``feeds.json``, so that file keeps the format older versions read.
+    """
+    if not listed:
+        return
+    merged = {url: sorted(ids) for url, ids in load_listings(out).items()}
+    merged.update({url: sorted(ids) for url, ids in listed.items()})
+    _write_json(_state_path(out, "feed_listings.json"), merged)
 
 
 class LockHeldError(IngestError):
