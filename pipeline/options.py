@@ -54,6 +54,10 @@ _SETTINGS: dict[str, tuple[str, str, type, str]] = {
                      "Days within which articles can join one story (default 7)."),
     "duplicate_threshold": ("stories", "duplicate_threshold", float,
                             "Share of a text found in an earlier one that makes it a near-duplicate (default 0.8)."),
+    "batch_articles": ("ingest", "batch_articles", int,
+                       "New articles per Beam job at most: a bigger run is split into jobs over whole feeds, "
+                       "run one after another, to bound memory (0: one job; default 1000 on the in-process "
+                       "runner, one job with --runner)."),
     "ner": ("tagging", "ner", str, "Finder of names not in the actor registry: auto (spaCy if an English model "
             "is installed, else rules), spacy, rules or off (default auto)."),
 }

@@ -53,6 +53,8 @@ class RunReport:
     finished_at: str = ""
     seconds: float = 0.0
     status: str = "running"
+    # Beam jobs the run was split into (pipeline.jobs); 0 when no feed had changed.
+    jobs: int = 0
     sources: dict[str, SourceCounts] = field(default_factory=dict)
 
     def totals(self) -> SourceCounts:
@@ -77,7 +79,8 @@ class RunReport:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines) + f"\nrun {self.run_id}: {self.status} in {self.seconds:.1f} s"
+        jobs = f" ({self.jobs} Beam jobs)" if self.jobs > 1 else ""
+        return "\n".join(lines) + f"\nrun {self.run_id}: {self.status} in {self.seconds:.1f} s{jobs}"
 
 
 def event_of(element: Any) -> str:

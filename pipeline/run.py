@@ -1,5 +1,8 @@
 """The newsingest pipeline: ``build_pipeline`` wires the stages, ``run_ingest`` runs one batch run.
 
+A batch run polls the feeds from the driver, then runs one Beam job per group of changed feeds
+(``pipeline.jobs``: about ``--batch-articles`` new articles each), one after another.
+
     feeds ─ ReadFeeds ─ DropKnownEntries ─ FetchPages (+ comment threads) ─ ExtractArticles ─ RemoveSourceBoilerplate
                  └ stored but young: refresh comments ┘       └── threads by article id ── AttachCommentThreads
     AttachCommentThreads ─ articles ─ TagArticles ─ AssignStories ─ WriteArticles, WriteStories (+ WriteMentions)
@@ -23,9 +26,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from pipeline.ingest_config import IngestConfig
-from pipeline.preflight import preflight_feeds
+from pipeline.jobs import FeedSizes, job_id, plan_jobs, size_feeds
+from pipeline.preflight import Preflight, preflight_feeds
 from pipeline.report import RunReport, event_of, summarize, write_report
-from pipeline.runstate import RunLock, load_validators, save_validators
+from pipeline.runstate import RunLock, load_listings, load_validators, save_listings, save_validators
 from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, STORIES, to_row, utc_date
 from schemas.records import Comment, FeedEntry, Failure, RawPage
 from transforms.boilerplate import RemoveSourceBoilerplate
@@ -64,13 +68,16 @@ def _stamp_failure(failure: Failure, run_id: str) -> Failure:
 
 
 def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[str, Validators], *,
-                   prefetched: Mapping[str, PrefetchedFeed] | None = None) -> None:
+                   prefetched: Mapping[str, PrefetchedFeed] | None = None, job: str | None = None) -> None:
     """Add the whole ingest to ``p``: feeds in, Parquet tables and report events out.
 
     Args:
         prefetched: feeds the driver already fetched (``pipeline.preflight``): parsed, not requested again.
+        job: the id this job's files, temporary directory and stories state go under, when the run is
+            split into several jobs (``pipeline.jobs.job_id``); default the run id. Failures keep the run id.
     """
     out, run_id = config.sink.out, config.sink.run_id
+    sink = replace(config.sink, run_id=job or run_id)
     feeds = (
         p
         | "FeedSpecs" >> beam.Create(config.feeds)
@@ -98,27 +105,28 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
         known_comments)
     tagged_articles = articles.articles | "TagArticles" >> TagActorsAndTopics(config.tagging)
     tagged_comments = comments.unknown | "TagComments" >> TagActorsAndTopics(config.tagging)
-    stories = tagged_articles.documents | "AssignStories" >> AssignStories(config.stories, out=out, run_id=run_id)
+    stories = tagged_articles.documents | "AssignStories" >> AssignStories(config.stories, out=out,
+                                                                          run_id=sink.run_id)
     written = (
-        stories.articles | "WriteArticles" >> WriteParquetPartitions(ARTICLES, config.sink),
-        stories.stories | "WriteStories" >> WriteParquetPartitions(STORIES, config.sink),
-        tagged_comments.documents | "WriteComments" >> WriteParquetPartitions(COMMENTS, config.sink),
+        stories.articles | "WriteArticles" >> WriteParquetPartitions(ARTICLES, sink),
+        stories.stories | "WriteStories" >> WriteParquetPartitions(STORIES, sink),
+        tagged_comments.documents | "WriteComments" >> WriteParquetPartitions(COMMENTS, sink),
         (tagged_articles.mentions, tagged_comments.mentions)
         | "FlattenMentions" >> beam.Flatten()
-        | "WriteMentions" >> WriteParquetPartitions(MENTIONS, config.sink),
+        | "WriteMentions" >> WriteParquetPartitions(MENTIONS, sink),
     )
     failures = (
         (feeds.failures, fetched.failures, extracted.failures)
         | "FlattenFailures" >> beam.Flatten()
         | "StampFailures" >> beam.Map(_stamp_failure, run_id)
     )
-    failures_written = failures | "WriteFailures" >> WriteParquetPartitions(FAILURES, config.sink)
+    failures_written = failures | "WriteFailures" >> WriteParquetPartitions(FAILURES, sink)
     (
         (feeds.feed_state, fetched.host_time, *written, failures, failures_written)
         | "FlattenReport" >> beam.Flatten()
         | "ToReportEvent" >> beam.Map(event_of)
         | "WriteReportEvents" >> beam.io.WriteToText(
-            FileSystems.join(temp_dir(out, run_id), "report", "events"), file_name_suffix=".jsonl"
+            FileSystems.join(temp_dir(out, sink.run_id), "report", "events"), file_name_suffix=".jsonl"
         )
     )
 
@@ -142,10 +150,14 @@ def _remove_stale_temp(out: str) -> None:
     _delete_tree(FileSystems.join(out, "_tmp"))
 
 
+def _names_a_runner(beam_args: Sequence[str]) -> bool:
+    return any(a == "--runner" or a.startswith("--runner=") for a in beam_args)
+
+
 def _pipeline_options(beam_args: Sequence[str]) -> tuple[PipelineOptions, Any]:
     options = PipelineOptions(list(beam_args))
     # Beam 2.77's DirectRunner first tries to download Prism; the in-process engine needs no network.
-    runner = None if any(a == "--runner" or a.startswith("--runner=") for a in beam_args) else FnApiRunner()
+    runner = None if _names_a_runner(beam_args) else FnApiRunner()
     return options, runner
 
 
@@ -168,11 +180,50 @@ def _save_feed_state(out: str, events: list[dict[str, Any]]) -> None:
     save_validators(out, polls)
 
 
+def _run_job(config: IngestConfig, job: str, validators: Mapping[str, Validators],
+             prefetched: Mapping[str, PrefetchedFeed], beam_args: Sequence[str]) -> list[dict[str, Any]]:
+    """Run one Beam job over ``config.feeds`` and commit its stories state; returns its report events."""
+    options, runner = _pipeline_options(beam_args)
+    with beam.Pipeline(runner=runner, options=options) as p:
+        build_pipeline(p, config, validators, prefetched=prefetched, job=job)
+    events = _read_events(config.sink.out, job)
+    # Driver-side state follows the data it describes: committed only once the data is, and before
+    # the next job, whose stories stage must see this job's articles.
+    commit_story_state(config.sink.out, job)
+    return events
+
+
+def _run_jobs(config: IngestConfig, polled: Preflight, validators: Mapping[str, Validators],
+              beam_args: Sequence[str]) -> tuple[list[dict[str, Any]], int]:
+    """Run the changed feeds as bounded jobs, one after another; returns their events and the job count."""
+    out, run_id = config.sink.out, config.sink.run_id
+    per_job = config.articles_per_job(in_process=not _names_a_runner(beam_args))
+    if per_job:
+        sizes = size_feeds(polled.changed, load_listings(out))
+        jobs = plan_jobs(sizes.new_entries, per_job)
+        LOGGER.info("%d changed feed(s), about %d new article(s): %d job(s)", len(polled.changed),
+                    sum(sizes.new_entries.values()), len(jobs))
+    else:  # one job: not worth parsing every changed feed in the driver (tens of ms each) to size it
+        sizes, jobs = FeedSizes({}, {}), [tuple(polled.changed)]
+    events: list[dict[str, Any]] = []
+    for number, feed_urls in enumerate(jobs, start=1):
+        job = job_id(run_id, number, len(jobs))
+        job_config = replace(config, feeds=tuple(f for f in config.feeds if f.url in feed_urls))
+        events += _run_job(job_config, job, validators, {url: polled.changed[url] for url in feed_urls}, beam_args)
+        # Only sizes later jobs and runs, so it may go before the validators: a crash now re-polls these
+        # feeds, and their committed entries no longer count as new.
+        save_listings(out, {url: sizes.listed[url] for url in feed_urls if url in sizes.listed})
+        if job != run_id:
+            _delete_tree(temp_dir(out, job))
+    return events, len(jobs)
+
+
 def run_ingest(config: IngestConfig, beam_args: Sequence[str] = ()) -> RunReport:
     """Run one batch ingest into ``config.sink.out`` and return its report.
 
     Holds the output directory's lock for the whole run; commits the feeds' validators only after
-    the data is committed, so a crash never loses entries behind a 304.
+    the data of every job is committed, so a crash never loses entries behind a 304. A crash in a
+    later job leaves the earlier jobs committed; the next run re-polls the feeds and fetches the rest.
     """
     out, run_id = config.sink.out, config.sink.run_id
     report = RunReport(run_id=run_id, out=out, started_at=datetime.now(timezone.utc).isoformat())
@@ -184,14 +235,9 @@ def run_ingest(config: IngestConfig, beam_args: Sequence[str] = ()) -> RunReport
                                  stash_dir=FileSystems.join(temp_dir(out, run_id), "feeds"))
         events = [json.loads(event_of(poll)) for poll in polled.unchanged]
         events += _write_driver_failures(config, polled.failures)
-        if polled.changed:  # otherwise every feed answered 304 or failed: nothing for the job to do
-            options, runner = _pipeline_options(beam_args)
-            changed = replace(config, feeds=tuple(f for f in config.feeds if f.url in polled.changed))
-            with beam.Pipeline(runner=runner, options=options) as p:
-                build_pipeline(p, changed, validators, prefetched=polled.changed)
-            events += _read_events(out, run_id)
-            # Driver-side state follows the data it describes: committed only once the data is.
-            commit_story_state(out, run_id)
+        if polled.changed:  # otherwise every feed answered 304 or failed: nothing for a job to do
+            job_events, report.jobs = _run_jobs(config, polled, validators, beam_args)
+            events += job_events
         _save_feed_state(out, events)
         summarize(report, events)
         report.status = "completed"

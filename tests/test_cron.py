@@ -1,4 +1,5 @@
-"""Unattended runs: the lock, SIGKILL mid-run and repair, overlapping runs, 304-only reruns, follow + Ctrl-C."""
+"""Unattended runs: the lock, SIGKILL mid-run (and mid-job) and repair, overlapping runs, 304-only reruns,
+follow + Ctrl-C."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from pipeline.cli import main
 from pipeline.run import run_ingest  # noqa: F401  (imports trafilatura, which warns on import, at collection)
 from pipeline.runstate import LockHeldError, RunLock
 from tests.faults import FaultServer, conditional, reply, slow
+from transforms.stories.index import PROFILES_STATE, committed_state, read_profiles, state_files
 from tests.sitefixture import PARAGRAPHS, FixtureArticle, article_html, rss_feed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +58,18 @@ def _command(feeds: list[str], out: Path, *extra: str) -> list[str]:
 def _article_ids(out: Path) -> list[str]:
     files = sorted((out / "articles").glob("**/*.parquet"))
     return [i for f in files for i in pq.read_table(f, columns=["article_id"]).column("article_id").to_pylist()]
+
+
+def _kill_when(run: subprocess.Popen[bytes], started_writing: Callable[[], bool]) -> None:
+    """SIGKILL ``run`` as soon as ``started_writing()`` holds, polling fast; fail if it ends first."""
+    deadline = time.monotonic() + 120
+    while run.poll() is None and time.monotonic() < deadline:
+        if started_writing():
+            run.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    run.wait(timeout=60)
+    assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
 
 
 @pytest.fixture
@@ -134,15 +148,8 @@ def test_sigkill_mid_run_leaves_nothing_partial_and_the_next_run_repairs(server:
     out = tmp_path / "out"
     run = subprocess.Popen(_command(feeds, out, "--rows-per-file", "1"), cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
     # Kill as soon as the run starts writing Parquet (temporary or committed), i.e. mid-write.
-    while run.poll() is None and time.monotonic() < deadline:
-        if any(out.glob("_tmp/**/*.parquet")) or any(out.glob("articles/**/*.parquet")):
-            run.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    run.wait(timeout=60)
-    assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    _kill_when(run, lambda: any(out.glob("_tmp/**/*.parquet")) or any(out.glob("articles/**/*.parquet")))
     assert not list((out / "_runs").glob("*.json"))  # the killed run never completed
     visible = sorted((out / "articles").glob("**/*.parquet")) if (out / "articles").exists() else []
     for path in visible:  # every file a reader can see is complete
@@ -155,6 +162,33 @@ def test_sigkill_mid_run_leaves_nothing_partial_and_the_next_run_repairs(server:
     assert len(ids) == count + 1 == len(set(ids)), f"{killed_rows} rows were committed before the kill"
     assert ds.dataset(out / "articles", format="parquet", partitioning="hive").count_rows() == count + 1
     assert not list(out.glob("_tmp/**/*.parquet"))
+
+
+def test_sigkill_in_a_later_job_keeps_the_earlier_jobs_and_the_next_run_repairs(server: FaultServer,
+                                                                              tmp_path: Path) -> None:
+    count = 12
+    feeds = _site(server, count, slow_s=0.5)  # a.xml: 6 articles; b.xml: 6 and the slow one
+    out = tmp_path / "out"
+    run = subprocess.Popen(_command(feeds, out, "--rows-per-file", "1", "--batch-articles", "6"), cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stories_runs = out / "_state" / "stories" / "runs"
+    # Kill as soon as job 2 (b.xml) commits an article, after job 1 (a.xml) committed everything: job 2's
+    # stories state is not committed yet, and must not pass for committed under job 1's marker.
+    _kill_when(run, lambda: any(out.glob("articles/**/part-*-2-*.parquet")))
+    assert not list((out / "_runs").glob("*.json")) and not (out / "_state" / "feeds.json").exists()
+    assert [p.name[-7:] for p in stories_runs.glob("*.json")] == ["-1.json"]
+    first_job = {p.name for p in out.glob("articles/**/part-*-1-*.parquet")}
+    assert len(first_job) == 6  # job 1 is committed whole (one row per file)
+    repaired = subprocess.run(_command(feeds, out, "--batch-articles", "6"), cwd=ROOT, capture_output=True,
+                              text=True, timeout=300)
+    assert repaired.returncode == 0, repaired.stderr
+    ids = _article_ids(out)
+    assert len(ids) == count + 1 == len(set(ids))
+    assert first_job <= {p.name for p in out.glob("articles/**/*.parquet")}
+    # Every stored article has committed stories state, the killed job's too (rebuilt, not lost).
+    committed = committed_state(str(out))
+    profiled = {p.article_id for f in state_files(str(out), PROFILES_STATE, "", committed) for p in read_profiles(f)}
+    assert set(ids) <= profiled
 
 
 def test_follow_polls_until_ctrl_c_and_keeps_its_work(server: FaultServer, tmp_path: Path) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
+from pipeline.ingest_config import IN_PROCESS_BATCH_ARTICLES, IngestConfig
+from pipeline.config import SinkConfig
 from pipeline.jobs import job_id, plan_jobs, size_feeds
+from pipeline.options import add_run_arguments, to_config
 from pipeline.runstate import load_listings, save_listings
+from schemas.records import FeedSpec
+from transforms.errors import ConfigError
 from transforms.feeds import PrefetchedFeed, Validators
 from transforms.urls import canonicalize_url, stable_id
 from tests.sitefixture import rss_feed
@@ -85,3 +91,24 @@ def test_listings_merge_per_feed_and_an_unreadable_file_is_ignored(tmp_path: Pat
 def test_one_job_keeps_the_run_id_and_several_number_theirs() -> None:
     assert job_id("R", 1, 1) == "R"
     assert [job_id("R", n, 3) for n in (1, 2, 3)] == ["R-1", "R-2", "R-3"]
+
+
+def test_default_batch_size_depends_on_the_runner() -> None:
+    config = IngestConfig(feeds=(FeedSpec(url=f"{BASE}/feed.xml"),), sink=SinkConfig(out="o", run_id="R"))
+    assert config.articles_per_job(in_process=True) == IN_PROCESS_BATCH_ARTICLES
+    assert config.articles_per_job(in_process=False) == 0  # a distributed runner's shuffles spill to disk
+    sized = IngestConfig(feeds=config.feeds, sink=config.sink, batch_articles=50)
+    assert sized.articles_per_job(in_process=False) == 50
+    with pytest.raises(ConfigError):
+        IngestConfig(feeds=config.feeds, sink=config.sink, batch_articles=-1)
+
+
+def test_batch_articles_from_the_command_line_and_feeds_toml(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(f'[settings]\nbatch_articles = 300\n\n[[feeds]]\nurl = "{BASE}/feed.xml"\n')
+    assert to_config(parser.parse_args(["--feeds", str(feeds), "--out", "o"])).batch_articles == 300
+    flag = parser.parse_args(["--feeds", str(feeds), "--out", "o", "--batch-articles", "0"])
+    assert to_config(flag).batch_articles == 0  # the flag wins over [settings]
+    assert to_config(parser.parse_args(["--feed", f"{BASE}/feed.xml", "--out", "o"])).batch_articles is None
