@@ -21,7 +21,7 @@ from pipeline.cli import main
 from pipeline.run import run_ingest  # noqa: F401  (imports trafilatura, which warns on import, at collection)
 from pipeline.runstate import LockHeldError, RunLock
 from tests.faults import FaultServer, conditional, reply, slow
-from transforms.stories.index import PROFILES_STATE, committed_state, read_profiles, state_files
+from transforms.stories.index import PROFILES_STATE, committed_state, state_files
 from tests.sitefixture import PARAGRAPHS, FixtureArticle, article_html, rss_feed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +187,8 @@ def test_sigkill_in_a_later_job_keeps_the_earlier_jobs_and_the_next_run_repairs(
     assert first_job <= {p.name for p in out.glob("articles/**/*.parquet")}
     # Every stored article has committed stories state, the killed job's too (rebuilt, not lost).
     committed = committed_state(str(out))
-    profiled = {p.article_id for f in state_files(str(out), PROFILES_STATE, "", committed) for p in read_profiles(f)}
+    profiled = {i for f in state_files(str(out), PROFILES_STATE, "", committed)
+                for i in pq.read_table(f, columns=["article_id"])["article_id"].to_pylist()}
     assert set(ids) <= profiled
 
 
