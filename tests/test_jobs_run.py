@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow.dataset as ds
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from pipeline.cli import main
 from pipeline.demo.server import DEFAULT_SITE_DIR, DemoServer, start_demo_server
@@ -49,9 +50,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoServer,
         yield server, [server.base_url + path for path in paths]
 
 
-def _run(server: DemoServer, feeds: list[str], out: Path, batch: int) -> dict[str, Any]:
+def _run(server: DemoServer, feeds: list[str], out: Path, batch: int, *extra: str) -> dict[str, Any]:
     args = ["run", "--out", str(out), "--allow-private-hosts", "--min-interval", "0", "--batch-articles", str(batch),
-            "--disqus-api-key", "demo-key", "--disqus-api-base", server.base_url + "/api/3.0"]
+            "--disqus-api-key", "demo-key", "--disqus-api-base", server.base_url + "/api/3.0", *extra]
     for feed in feeds:
         args += ["--feed", feed]
     assert main(args) == 0
@@ -81,7 +82,7 @@ def runs(site: tuple[DemoServer, list[str]], tmp_path_factory: pytest.TempPathFa
     # learns as over consecutive runs: early jobs keep lines that later pages show to be boilerplate
     # (docs/operations.md). Starting from the store the one job learned takes that out of the comparison.
     shutil.copytree(one / "_state" / "boilerplate", split / "_state" / "boilerplate")
-    return {"one": (one, one_report), "split": (split, _run(server, feeds, split, 2))}
+    return {"one": (one, one_report), "split": (split, _run(server, feeds, split, 2, "--warc"))}
 
 
 def test_several_jobs_write_the_rows_one_job_writes(runs: dict[str, Any]) -> None:
@@ -109,6 +110,13 @@ def test_jobs_leave_no_temporary_files_and_commit_state_per_job(runs: dict[str, 
     assert markers == [f"{report['run_id']}-{n}" for n in range(1, FEEDS + 1)]
     listings = json.loads((split / "_state" / "feed_listings.json").read_text())
     assert len(listings) == FEEDS and sum(len(ids) for ids in listings.values()) == 14
+    captured = []
+    for path in (split / "warc").glob("*.warc.gz"):  # every job's capture is committed
+        with path.open("rb") as handle:
+            captured += [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(handle)
+                         if r.rec_type == "response"]
+    assert {row["url"] for row in _rows(split, "articles")} <= set(captured)
+    assert not list((split / "warc").glob("_tmp/*"))
 
 
 def test_a_rerun_of_a_split_run_adds_nothing(site: tuple[DemoServer, list[str]], runs: dict[str, Any]) -> None:
