@@ -36,7 +36,8 @@ from transforms.sink import PendingFile, write_rows
 from transforms.stories import index
 from transforms.stories.citations import cited_outlets, link_keys, links_in_text
 from transforms.stories.cluster import (
-    DAY_S, Edge, key_window_s, candidate_keys, pair_candidates, profile_article, resolve, score_pair, story_id_for,
+    DAY_S, Edge, candidate_keys, key_window_s, pair_candidates, profile_article, resolve, score_pair,
+    story_id_for,
 )
 from transforms.stories.config import StoriesConfig
 from transforms.stories.records import Needs, Profile, StorySnapshot
@@ -75,7 +76,7 @@ class _GatherNeeds(beam.CombineFn):  # type: ignore[misc]
         merged = self.create_accumulator()
         for keys, urls in accumulators:
             for key, seen in keys.items():
-                merged[0][key] = min(seen, merged[0].get(key, seen))
+                self.add_input(merged, ("key", key, seen))
             merged[1].update(urls)
         return merged
 
@@ -333,7 +334,8 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
             | "JoinPairs" >> beam.CoGroupByKey() | "ScorePairs" >> beam.FlatMap(_score, config)
         )
 
-    def _cites(self, articles: beam.PCollection, fresh: beam.PCollection, stored_urls: beam.PCollection) -> beam.PCollection:
+    def _cites(self, articles: beam.PCollection, fresh: beam.PCollection,
+               stored_urls: beam.PCollection) -> beam.PCollection:
         index_by_url = (fresh | "KeyByUrl" >> beam.Map(lambda p: (p.url_key, p.article_id)), stored_urls) | (
             "FlattenUrlIndex" >> beam.Flatten())
         return (
