@@ -89,9 +89,8 @@ def _key_needs(profile: Profile, config: StoriesConfig) -> Iterator[tuple[str, s
         yield "key", key, profile.seen_at
 
 
-def _link_needs(article: Article) -> Iterator[tuple[str, str, float]]:
-    for url_key, _ in link_keys(links_in_text(article.text)):
-        yield "url", url_key, 0.0
+def _link_need(link: tuple[str, tuple[str, str]]) -> tuple[str, str, float]:
+    return "url", link[0], 0.0
 
 
 class _ListStateFn(beam.DoFn):
@@ -288,10 +287,10 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         self._config, self._out, self._run_id = config, out, run_id
         self._now = now or datetime.now(timezone.utc)
 
-    def _needs(self, new: beam.PCollection, articles: beam.PCollection) -> beam.PCollection:
+    def _needs(self, new: beam.PCollection, links: beam.PCollection) -> beam.PCollection:
         return (
             (new | "KeyNeeds" >> beam.FlatMap(_key_needs, self._config),
-             articles | "LinkNeeds" >> beam.FlatMap(_link_needs))
+             links | "LinkNeeds" >> beam.Map(_link_need))
             | "FlattenNeeds" >> beam.Flatten() | "GatherNeeds" >> beam.CombineGlobally(_GatherNeeds())
         )
 
@@ -334,12 +333,12 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
             | "JoinPairs" >> beam.CoGroupByKey() | "ScorePairs" >> beam.FlatMap(_score, config)
         )
 
-    def _cites(self, articles: beam.PCollection, fresh: beam.PCollection,
+    def _cites(self, links: beam.PCollection, fresh: beam.PCollection,
                stored_urls: beam.PCollection) -> beam.PCollection:
         index_by_url = (fresh | "KeyByUrl" >> beam.Map(lambda p: (p.url_key, p.article_id)), stored_urls) | (
             "FlattenUrlIndex" >> beam.Flatten())
         return (
-            {"links": articles | "FindLinks" >> beam.FlatMap(_link_requests), "index": index_by_url}
+            {"links": links, "index": index_by_url}
             | "JoinLinks" >> beam.CoGroupByKey() | "ResolveLinks" >> beam.FlatMap(_resolve_links)
         )
 
@@ -365,7 +364,8 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
 
     def expand(self, articles: beam.PCollection) -> StoriesResult:
         new = articles | "ProfileArticles" >> beam.ParDo(_ProfileFn(self._config, "new"))
-        needs = self._needs(new, articles)
+        links = articles | "FindLinks" >> beam.FlatMap(_link_requests)  # one scan serves needs and cites
+        needs = self._needs(new, links)
         stored, recovered, summary_files = self._read_state(needs)
         fresh = (new, recovered) | "FreshProfiles" >> beam.Flatten()
         known = (fresh, stored[_STORED_PROFILES]) | "KnownProfiles" >> beam.Flatten()
@@ -381,7 +381,7 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         finished = (
             {"article": articles | "KeyArticles" >> beam.Map(_by_id),
              "profile": assigned | "KeyAssigned" >> beam.Map(_by_id),
-             "cites": self._cites(articles, fresh, stored[_URLS])}
+             "cites": self._cites(links, fresh, stored[_URLS])}
             | "JoinDecisions" >> beam.CoGroupByKey() | "FinishArticles" >> beam.FlatMap(_finish)
         )
         return StoriesResult(finished, summaries | "ToStoryRows" >> beam.Map(story_row))
