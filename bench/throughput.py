@@ -240,6 +240,18 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
     return checks
 
 
+def _finish(results: dict[str, Any], started: float, label: str, args: argparse.Namespace) -> int:
+    """Judge the targets, write ``<results>/<label>.json`` and the doc block, print the tables."""
+    results["targets"] = _targets(results)
+    results["seconds"] = time.perf_counter() - started
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / f"{label}.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    markdown = render_markdown(results)
+    update_doc(args.doc, label, markdown)
+    print(markdown)
+    return 0
+
+
 def _scaling_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
     if not sizes.scaling:
         raise SystemExit("--only-scaling needs --full or --scaling")
@@ -248,14 +260,7 @@ def _scaling_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="newsingest-bench-") as tmp:
         results.update(figure_scaling_and_incremental(load_pages(), sizes, Path(tmp)))
-    results["targets"] = _targets(results)
-    results["seconds"] = time.perf_counter() - started
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{mode}.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
-    markdown = render_markdown(results)
-    update_doc(args.doc, mode, markdown)
-    print(markdown)
-    return 0
+    return _finish(results, started, mode, args)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -311,14 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, RuntimeError) as exc:  # py-spy missing or not allowed to ptrace: keep the other figures
             results["stage_cpu_error"] = f"{type(exc).__name__}: {exc}"[:2000]
             print(f"  profile failed: {results['stage_cpu_error']}", flush=True)
-    results["targets"] = _targets(results)
-    results["seconds"] = time.perf_counter() - started
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{label}.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
-    markdown = render_markdown(results)
-    update_doc(args.doc, label, markdown)
-    print(markdown)
-    return 0
+    return _finish(results, started, label, args)
 
 
 if __name__ == "__main__":
