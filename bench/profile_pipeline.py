@@ -6,6 +6,7 @@ left out, so sample counts are on-CPU time. Each sample is charged to the *inner
 its stack: time inside trafilatura called from ``transforms/extract.py`` is the extract stage's.
 
     python -m bench.profile_pipeline --articles 1000 [--workers 2] [--out bench/results/profile.json]
+        [--keep-raw stacks.txt]
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def newsingest_argv(feeds: Path, out: Path, workers: int) -> list[str]:
     return argv
 
 
-def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, rerun: bool = False) -> dict[str, Any]:
+def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, rerun: bool = False,
+                keep_raw: Path | None = None) -> dict[str, Any]:
     """One profiled newsingest run over a fresh site of ``n_articles``: stages, hot spots, timing.
 
     With ``rerun``, a first run ingests everything unprofiled and the profiled run is the second,
@@ -144,6 +146,8 @@ def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, 
         run = run_child(argv + ["--"] + newsingest_argv(feeds, Path(tmp) / "out", workers))
         if run.returncode != 0 or not raw.exists():
             raise RuntimeError(f"profiled run failed ({run.returncode}): {run.stderr[-2000:]}")
+        if keep_raw is not None:
+            shutil.copyfile(raw, keep_raw)
         stacks = parse_raw(raw.read_text(encoding="utf-8", errors="replace").splitlines())
     result = attribute_stacks(stacks, str(repo_root()))
     result.update(articles=n_articles, workers=workers, rerun=rerun, rate_hz=rate, wall_s=run.seconds,
@@ -173,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--rerun", action="store_true", help="profile a second run over unchanged feeds")
     parser.add_argument("--out", type=Path, default=repo_root() / "bench" / "results" / "profile.json")
+    parser.add_argument("--keep-raw", type=Path, help="also keep py-spy's collapsed stacks here (for drilling down)")
     args = parser.parse_args(argv)
-    result = profile_run(args.articles, args.workers, args.rate, rerun=args.rerun)
+    result = profile_run(args.articles, args.workers, args.rate, rerun=args.rerun, keep_raw=args.keep_raw)
     result["machine"] = machine_info()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
