@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -60,11 +61,9 @@ _COMMENT_WORD_RE = re.compile(_COMMENT_PATTERN, re.IGNORECASE)
 _COMMENT_STATE_RE = re.compile(r"(?:^|[\s_-])(?:(?:has|no|with)-comments?|comments?-(?:open|closed|enabled|disabled|on|off))"
                                r"(?=$|\s)", re.IGNORECASE)
 # Widget and comment words matched inside libxml2's XPath run (EXSLT regex): no Python proxy per element.
-_LABELLED = etree.XPath(
-    "//body//*[(@class or @id) and re:test(concat(@class, ' ', @id), $pattern, 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
-)
-_LABEL_PATTERN = "(^|[ _-])(" + "|".join([*WIDGET_MARKUP.values(), COMMENT_MARKUP]) + ")"
+# Candidates by XPath, the label test in Python: EXSLT re:test runs a Python callback per element anyway.
+_WITH_LABEL = etree.XPath("//body//*[@class or @id]")
+_LABEL_RE = re.compile("(^|[ _-])(" + "|".join([*WIDGET_MARKUP.values(), COMMENT_MARKUP]) + ")", re.IGNORECASE)
 _HAS_H1 = etree.XPath("boolean(.//h1)")
 # Markup that names the article body itself: a widget word next to it ("entry-content read-more") is a state.
 _CONTENT_RE = re.compile(r"(?:^|[\s_-])(?:entry-?content|article-?(?:body|content|text)|story-?(?:body|content)|"
@@ -119,6 +118,7 @@ _CHROME_MAX_WORDS = 35
 _BIO_MAX_WORDS = 80
 
 
+@lru_cache(maxsize=4096)  # lead, cleanup and boilerplate each key the same paragraphs of a page
 def normalize_line(text: str) -> str:
     """A paragraph's comparison key: case, accents-as-typed, punctuation and spacing folded."""
     return _PUNCT.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
@@ -195,7 +195,7 @@ def prune_comments(tree: lxml.html.HtmlElement, page_words: int) -> int:
 
 def labelled_elements(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
     """Elements whose class/id holds a widget or comment word (at a token start), in document order."""
-    return _LABELLED(tree, pattern=_LABEL_PATTERN)
+    return [el for el in _WITH_LABEL(tree) if _LABEL_RE.search(_label(el))]
 
 
 def _label(el: lxml.html.HtmlElement) -> str:
