@@ -73,6 +73,9 @@ def test_max_comments_bounds_the_thread() -> None:
     ("28. April 2024 um 10:17 Uhr", datetime(2024, 4, 28, 10, 17, tzinfo=UTC)),
     ("vor 3 Tagen", datetime(2024, 4, 28, tzinfo=UTC)),
     ("no date here", None),
+    # a timestamp followed by other words, and a counter that only looks like a date
+    ("2022-05-05 14:04:11Z, License: CC BY-SA 4.0", datetime(2022, 5, 5, 14, 4, 11, tzinfo=UTC)),
+    ("47 von 9102", None),
 ])
 def test_parse_time(value: str, expected: datetime | None) -> None:
     assert parse_time(value, base=FETCHED) == expected

@@ -60,7 +60,6 @@ _COMMENT_WORD_RE = re.compile(_COMMENT_PATTERN, re.IGNORECASE)
 # Labels that flag the post's comment state ("has-comments", "comments-open"), on the article itself.
 _COMMENT_STATE_RE = re.compile(r"(?:^|[\s_-])(?:(?:has|no|with)-comments?|comments?-(?:open|closed|enabled|disabled|on|off))"
                                r"(?=$|\s)", re.IGNORECASE)
-# Widget and comment words matched inside libxml2's XPath run (EXSLT regex): no Python proxy per element.
 # Candidates by XPath, the label test in Python: EXSLT re:test runs a Python callback per element anyway.
 _WITH_LABEL = etree.XPath("//body//*[@class or @id]")
 _LABEL_RE = re.compile("(^|[ _-])(" + "|".join([*WIDGET_MARKUP.values(), COMMENT_MARKUP]) + ")", re.IGNORECASE)

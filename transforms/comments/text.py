@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import email.utils
 import re
-import threading
 from datetime import UTC, datetime
 
+import dateparser
 import lxml.html
-from dateparser.date import DateDataParser
 from dateutil import parser as dateutil_parser
 from lxml.etree import ParserError
 
@@ -51,7 +50,6 @@ _YEAR_RE = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _PLAUSIBLE_YEARS = range(1970, 2101)
 # An ISO 8601 timestamp at the start of a value ("2022-05-05 14:04:11Z, License: CC BY-SA 4.0").
 _ISO_PREFIX_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?(?:Z|[+-]\d{2}(?::?\d{2})?))?)?")
-_page_parsers = threading.local()
 
 
 def normalize_space(value: str) -> str:
@@ -185,26 +183,11 @@ def _parse_prose(value: str, base: datetime | None) -> datetime | None:
     years = _YEAR_RE.findall(value)
     if years and not any(int(year) in _PLAUSIBLE_YEARS for year in years):
         return None
+    settings = dict(_DATE_SETTINGS)
+    if base is not None:
+        settings["RELATIVE_BASE"] = base.astimezone(UTC).replace(tzinfo=None)
     cleaned = re.sub(r"\s(?:um|at|à|a las|alle|om|kl\.?)\s", " ", value, flags=re.IGNORECASE)
     try:
-        return _date_parser(base).get_date_data(cleaned).date_obj
+        return dateparser.parse(cleaned, settings=settings)  # type: ignore[arg-type]
     except (ValueError, OverflowError, TypeError):
         return None
-
-
-def _date_parser(base: datetime | None) -> DateDataParser:
-    """One dateparser parser per page (per ``base``), kept per thread.
-
-    ``dateparser.parse`` builds a new parser on every call when given settings; reusing one for a
-    page's comments also lets it try the locale of the page's previous date first (2-3x faster).
-    Per thread because the fetch stage collects threads on a pool and a parser's locale memory is
-    not thread-safe.
-    """
-    cached = getattr(_page_parsers, "entry", None)
-    if cached is None or cached[0] != base:
-        settings = dict(_DATE_SETTINGS)
-        if base is not None:
-            settings["RELATIVE_BASE"] = base.astimezone(UTC).replace(tzinfo=None)
-        cached = (base, DateDataParser(settings=settings, try_previous_locales=True))
-        _page_parsers.entry = cached
-    return cached[1]
