@@ -38,7 +38,7 @@ from transforms.feeds import FeedPoll, PrefetchedFeed, ReadFeeds, Validators
 from transforms.extract import ExtractArticles
 from transforms.fetch import FetchPages
 from transforms.sink import WriteParquetPartitions, commit_file, temp_dir, write_rows
-from transforms.state import DropKnown, ReadKnownKeys
+from transforms.state import KEYED_TABLES, DropKnown, ReadKnownKeys, refresh_key_index
 from transforms.stories import AssignStories, commit_story_state
 from transforms.tagging.transform import TagActorsAndTopics
 
@@ -184,6 +184,8 @@ def _run_job(config: IngestConfig, job: str, validators: Mapping[str, Validators
              prefetched: Mapping[str, PrefetchedFeed], beam_args: Sequence[str]) -> list[dict[str, Any]]:
     """Run one Beam job over ``config.feeds`` and commit its stories state; returns its report events."""
     options, runner = _pipeline_options(beam_args)
+    for table in KEYED_TABLES:  # the earlier jobs' (and runs') files, so this job opens a few index files
+        refresh_key_index(config.sink.out, table)
     with beam.Pipeline(runner=runner, options=options) as p:
         build_pipeline(p, config, validators, prefetched=prefetched, job=job)
     events = _read_events(config.sink.out, job)

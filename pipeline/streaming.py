@@ -19,7 +19,6 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.transforms import window
 from apache_beam.transforms.periodicsequence import PeriodicImpulse
@@ -37,7 +36,7 @@ from transforms.feeds import Validators, poll_feed
 from transforms.fetch import FetchPages
 from transforms.http import HttpClient
 from transforms.sink import PendingFile, commit_file, write_rows
-from transforms.state import known_keys_of_file
+from transforms.state import stored_keys
 
 __all__ = ["PollFeedsContinuously", "WriteWindowedParquet", "build_streaming_pipeline", "run_streaming"]
 
@@ -46,9 +45,7 @@ LOGGER = logging.getLogger(__name__)
 
 def stored_article_ids(out: str) -> frozenset[str]:
     """Ids of the articles already stored under ``out`` (read once, when the job is built)."""
-    pattern = FileSystems.join(out, "articles", "**", "*.parquet")
-    paths = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-    return frozenset(key for path in paths for key, _ in known_keys_of_file(path))
+    return frozenset(key for key, _ in stored_keys(out, "articles"))
 
 
 class _PollFeedFn(beam.DoFn):

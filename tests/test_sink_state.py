@@ -13,9 +13,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import SinkConfig
-from schemas import ARTICLES, Article
+from schemas import ARTICLES, COMMENTS, Article, Comment
 from transforms.sink import PendingFile, WriteParquetPartitions, commit_file, write_rows
-from transforms.state import DropKnown, ReadKnownKeys, known_keys_of_file
+from transforms.state import (DropKnown, ReadKnownKeys, key_sources, known_keys_of_file, refresh_key_index,
+                              stored_keys)
 from transforms.urls import canonicalize_url, stable_id
 from schemas.arrow import to_row
 
@@ -107,3 +108,61 @@ def test_recent_articles_are_marked_for_comment_refresh(tmp_path: Path) -> None:
 def test_empty_output_dir_has_no_known_keys(tmp_path: Path) -> None:
     with TestPipeline() as p:
         assert_that(p | ReadKnownKeys(str(tmp_path / "missing")), equal_to([]))
+
+
+def _commit_articles(out: Path, run_id: str, numbers: range, date: str = "2025-03-04") -> str:
+    rows = [to_row(_article(n, date=date)) for n in numbers]
+    config = SinkConfig(out=str(out), run_id=run_id)
+    return commit_file(write_rows(rows, ARTICLES, config, (date, "e.org"))).final_path
+
+
+def _known(out: Path, table: str = "articles") -> set[tuple[str, bool]]:
+    return set(stored_keys(str(out), table, recent_after=NOW - timedelta(days=1)))
+
+
+def test_key_index_serves_the_same_keys_as_the_files(tmp_path: Path) -> None:
+    _commit_articles(tmp_path, "r1", range(3))
+    _commit_articles(tmp_path, "r2", range(3, 5), date="2025-03-05")
+    from_files = _known(tmp_path)
+    assert len(from_files) == 5 and all(recent for _, recent in from_files)
+    sources = refresh_key_index(str(tmp_path), "articles")
+    assert len(sources.index_files) == 1 and not sources.data_files
+    assert _known(tmp_path) == from_files
+    with TestPipeline() as p:  # the job reads the same sources
+        assert_that(p | ReadKnownKeys(str(tmp_path), recent_window=timedelta(days=36500)),
+                    equal_to(sorted(from_files)))
+    # A file committed after the index (a crash before the refresh) is read directly.
+    _commit_articles(tmp_path, "r3", range(5, 6))
+    assert len(key_sources(str(tmp_path), "articles").data_files) == 1
+    assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(6)}
+
+
+def test_key_index_follows_deleted_files(tmp_path: Path) -> None:
+    kept = _commit_articles(tmp_path, "r1", range(2))
+    deleted = _commit_articles(tmp_path, "r2", range(2, 4), date="2025-03-05")
+    refresh_key_index(str(tmp_path), "articles")
+    Path(deleted).unlink()  # a user drops a partition to ingest it again
+    sources = key_sources(str(tmp_path), "articles")
+    assert len(sources.stale_index_files) == 1 and [p for p, _ in sources.data_files] == [kept]
+    assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(2)}
+    sources = refresh_key_index(str(tmp_path), "articles")
+    assert not sources.stale_index_files and not sources.data_files and len(sources.index_files) == 1
+    assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(2)}
+
+
+def test_key_index_is_merged_when_it_grows(tmp_path: Path) -> None:
+    for run in range(4):
+        _commit_articles(tmp_path, f"r{run}", range(run * 2, run * 2 + 2), date=f"2025-03-0{run + 1}")
+        sources = refresh_key_index(str(tmp_path), "articles", max_files=2)
+        assert len(sources.index_files) <= 2 and not sources.data_files
+    assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(8)}
+
+
+def test_key_index_of_comments(tmp_path: Path) -> None:
+    comments = [Comment(comment_id=f"c{n}", article_id="a", article_url="https://e.org/a", parent_id=None, depth=0,
+                        author=None, author_url=None, published_at=None, text="hi", origin="html", fetched_at=NOW,
+                        schema_version=1, date="2025-03-04", source="e.org") for n in range(3)]
+    config = SinkConfig(out=str(tmp_path), run_id="r1")
+    commit_file(write_rows([to_row(c) for c in comments], COMMENTS, config, ("2025-03-04", "e.org")))
+    refresh_key_index(str(tmp_path), "comments")
+    assert _known(tmp_path, "comments") == {("c0", False), ("c1", False), ("c2", False)}
