@@ -185,7 +185,8 @@ def _run_job(config: IngestConfig, job: str, validators: Mapping[str, Validators
     """Run one Beam job over ``config.feeds`` and commit its stories state; returns its report events."""
     options, runner = _pipeline_options(beam_args)
     for table in KEYED_TABLES:  # the earlier jobs' (and runs') files, so this job opens a few index files
-        refresh_key_index(config.sink.out, table)
+        indexed = refresh_key_index(config.sink.out, table)
+        LOGGER.debug("key cache: %d %s file(s) indexed", indexed, table)
     with beam.Pipeline(runner=runner, options=options) as p:
         build_pipeline(p, config, validators, prefetched=prefetched, job=job)
     events = _read_events(config.sink.out, job)

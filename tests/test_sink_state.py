@@ -125,7 +125,8 @@ def test_key_index_serves_the_same_keys_as_the_files(tmp_path: Path) -> None:
     _commit_articles(tmp_path, "r2", range(3, 5), date="2025-03-05")
     from_files = _known(tmp_path)
     assert len(from_files) == 5 and all(recent for _, recent in from_files)
-    sources = refresh_key_index(str(tmp_path), "articles")
+    assert refresh_key_index(str(tmp_path), "articles") == 2
+    sources = key_sources(str(tmp_path), "articles")
     assert len(sources.index_files) == 1 and not sources.data_files
     assert _known(tmp_path) == from_files
     with TestPipeline() as p:  # the job reads the same sources
@@ -145,17 +146,23 @@ def test_key_index_follows_deleted_files(tmp_path: Path) -> None:
     sources = key_sources(str(tmp_path), "articles")
     assert len(sources.stale_index_files) == 1 and [p for p, _ in sources.data_files] == [kept]
     assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(2)}
-    sources = refresh_key_index(str(tmp_path), "articles")
+    assert refresh_key_index(str(tmp_path), "articles") == 1  # the kept file, now that its index file is stale
+    sources = key_sources(str(tmp_path), "articles")
     assert not sources.stale_index_files and not sources.data_files and len(sources.index_files) == 1
     assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(2)}
 
 
 def test_key_index_is_merged_when_it_grows(tmp_path: Path) -> None:
+    leftover = tmp_path / "_state" / "keys" / "articles" / ".keys-killed.parquet.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a file")
     for run in range(4):
         _commit_articles(tmp_path, f"r{run}", range(run * 2, run * 2 + 2), date=f"2025-03-0{run + 1}")
-        sources = refresh_key_index(str(tmp_path), "articles", max_files=2)
+        refresh_key_index(str(tmp_path), "articles", max_files=2)
+        sources = key_sources(str(tmp_path), "articles")
         assert len(sources.index_files) <= 2 and not sources.data_files
     assert {key for key, _ in _known(tmp_path)} == {_article(n).article_id for n in range(8)}
+    assert not leftover.exists()
 
 
 def test_key_index_of_comments(tmp_path: Path) -> None:

@@ -169,15 +169,18 @@ def _index_rows(root: str, table: str, files: Sequence[tuple[str, int]], threads
     return pa.concat_tables(tables) if tables else KEY_INDEX_SCHEMA.empty_table()
 
 
-def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES, threads: int = 8) -> KeySources:
+def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES, threads: int = 8) -> int:
     """Index the committed files of ``table`` that no valid index file covers; merge the index when it has
     grown past ``max_files`` files or holds stale ones. Driver side, under the run lock, between jobs.
 
-    Returns the sources a reader would use now (every data file covered).
+    Returns how many data files it indexed.
     """
+    leftovers = list(_match(FileSystems.join(_index_dir(out, table), ".keys-*.tmp")))
+    if leftovers:  # from a driver killed while writing one; never read, as the names do not match
+        FileSystems.delete(leftovers)
     sources = key_sources(out, table)
     if not sources.data_files and not sources.stale_index_files and len(sources.index_files) <= max_files:
-        return sources
+        return 0
     root = FileSystems.join(out, table)
     fresh = _index_rows(root, table, sources.data_files, threads)
     if sources.stale_index_files or len(sources.index_files) + 1 > max_files:
@@ -190,7 +193,7 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
         FileSystems.delete([*sources.index_files, *sources.stale_index_files])
     elif fresh.num_rows:
         _write_index(out, table, fresh)
-    return key_sources(out, table)
+    return len(sources.data_files)
 
 
 def _read_index_file(path: str, recent_after: datetime | None) -> Iterator[tuple[str, bool]]:
