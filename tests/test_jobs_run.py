@@ -15,6 +15,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from pipeline.cli import main
 from pipeline.demo.server import DEFAULT_SITE_DIR, DemoServer, start_demo_server
+from transforms.state import key_sources
 
 FEEDS = 4
 # Values that say when or by which run a row was written, not what it holds.
@@ -117,6 +118,9 @@ def test_jobs_leave_no_temporary_files_and_commit_state_per_job(runs: dict[str, 
                          if r.rec_type == "response"]
     assert {row["url"] for row in _rows(split, "articles")} <= set(captured)
     assert not list((split / "warc").glob("_tmp/*"))
+    # Each job first cached the keys of the files before it: only the last job's files are read directly.
+    sources = key_sources(str(split), "articles")
+    assert sources.index_files and all(f"part-{report['run_id']}-{FEEDS}-" in path for path, _ in sources.data_files)
 
 
 def test_a_rerun_of_a_split_run_adds_nothing(site: tuple[DemoServer, list[str]], runs: dict[str, Any]) -> None:
@@ -128,3 +132,4 @@ def test_a_rerun_of_a_split_run_adds_nothing(site: tuple[DemoServer, list[str]],
     assert report["jobs"] == 1  # nothing plausibly new: the listings fold all feeds into one job
     assert {table: _rows(split, table) for table in before} == before
     assert sum(c["articles"] + c["comments"] for c in report["sources"].values()) == 0
+    assert not key_sources(str(split), "articles").data_files  # the rerun cached the last job's files first
