@@ -32,7 +32,7 @@ from transforms.urls import canonicalize_url, stable_id
 
 __all__ = [
     "KEYED_TABLES", "KEY_INDEX_SCHEMA", "KNOWN_RECENT", "DropKnown", "KeySources", "ReadKnownKeys",
-    "comment_ids_of_file", "key_sources", "known_keys_of_file", "refresh_key_index", "stored_keys",
+    "key_sources", "known_keys_of_file", "refresh_key_index", "stored_keys",
 ]
 
 KNOWN_RECENT = "known_recent"
@@ -92,11 +92,6 @@ def known_keys_of_file(path: str, *, recent_after: datetime | None = None) -> It
     return _key_flags(_keys_of_file(path, "articles"), recent_after)
 
 
-def comment_ids_of_file(path: str) -> Iterator[tuple[str, bool]]:
-    """The comment ids stored in one committed comments file."""
-    return _key_flags(_keys_of_file(path, "comments"), None)
-
-
 def _index_dir(out: str, table: str) -> str:
     return FileSystems.join(out, "_state", "keys", table)
 
@@ -117,7 +112,6 @@ class KeySources:
     other files count as uncovered, until ``refresh_key_index`` rewrites the index.
     """
 
-    table: str
     index_files: tuple[str, ...]
     data_files: tuple[tuple[str, int], ...]
     stale_index_files: tuple[str, ...]
@@ -141,7 +135,7 @@ def key_sources(out: str, table: str) -> KeySources:
             stale.append(index_file)
     uncovered = tuple((FileSystems.join(root, name), size) for name, size in sorted(data.items())
                       if name not in covered)
-    return KeySources(table, tuple(valid), uncovered, tuple(stale))
+    return KeySources(tuple(valid), uncovered, tuple(stale))
 
 
 def _write_index(out: str, table: str, index: pa.Table) -> str:
