@@ -125,8 +125,7 @@ def key_sources(out: str, table: str) -> KeySources:
     data = {_relative(path, root): size for path, size in _match(FileSystems.join(root, "**", "*.parquet")).items()}
     valid, stale, covered = [], [], set()
     for index_file in sorted(_match(FileSystems.join(_index_dir(out, table), "*.parquet"))):
-        with FileSystems.open(index_file) as handle:
-            files = pq.read_table(handle, columns=["file", "size"]).group_by(["file", "size"]).aggregate([])
+        files = _read_columns(index_file, ["file", "size"]).group_by(["file", "size"]).aggregate([])
         pairs = list(zip(files.column("file").to_pylist(), files.column("size").to_pylist(), strict=True))
         if all(data.get(name) == size for name, size in pairs):
             valid.append(index_file)
@@ -178,10 +177,7 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
     root = FileSystems.join(out, table)
     fresh = _index_rows(root, table, sources.data_files, threads)
     if sources.stale_index_files or len(sources.index_files) + 1 > max_files:
-        parts = []
-        for index_file in sources.index_files:
-            with FileSystems.open(index_file) as handle:
-                parts.append(pq.read_table(handle, schema=KEY_INDEX_SCHEMA))
+        parts = [_read_columns(index_file, KEY_INDEX_SCHEMA.names) for index_file in sources.index_files]
         _write_index(out, table, pa.concat_tables([*parts, fresh]))
         # After the merged file is in: a crash in between leaves duplicate rows, which are harmless.
         FileSystems.delete([*sources.index_files, *sources.stale_index_files])
@@ -190,16 +186,10 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
     return len(sources.data_files)
 
 
-def _read_index_file(path: str, recent_after: datetime | None) -> Iterator[tuple[str, bool]]:
-    with FileSystems.open(path) as handle:
-        index = pq.read_table(handle, columns=["key", "moment"])
-    yield from _key_flags(index, recent_after)
-
-
 def _read_source(source: tuple[str, str], table: str, recent_after: datetime | None) -> Iterator[tuple[str, bool]]:
     kind, path = source
     if kind == "index":
-        yield from _read_index_file(path, recent_after)
+        yield from _key_flags(_read_columns(path, ["key", "moment"]), recent_after)
     else:
         yield from _key_flags(_keys_of_file(path, table), recent_after)
 
