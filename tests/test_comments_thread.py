@@ -6,12 +6,13 @@ import json
 from datetime import UTC, datetime
 
 import lxml.html
+import dateparser
 import pytest
 
 from transforms.comments.detect import detect_embeds, disqus_hook, page_comment_feeds, wordpress_hook
 from transforms.comments.disqus import parse_disqus_page
 from transforms.comments.feeds import parse_comment_feed
-from transforms.comments.text import fragment_text, parse_time, strip_chrome
+from transforms.comments.text import _DATE_SETTINGS, _parse_complete_date, fragment_text, parse_time, strip_chrome
 from transforms.comments.thread import RawComment, build_comments, merge_comments
 from transforms.comments.wpjson import parse_wp_comments
 from transforms.errors import ParseError
@@ -78,6 +79,27 @@ def test_max_comments_bounds_the_thread() -> None:
     ("47 von 9102", None),
 ])
 def test_parse_time(value: str, expected: datetime | None) -> None:
+    assert parse_time(value, base=FETCHED) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "12. Juli 2018 18:14", "26 abril 2022 17:03", "October 27, 2015 1:34 pm", "15/04/2020 9:14 pm",
+    "05.11.23 - 17:42", "8. April 2019 @ 12:48", "2016/08/10 16:36", "März 7, 2018", "3 décembre 2019 13:45",
+])
+def test_complete_dates_skip_dateparser_and_agree_with_it(value: str) -> None:
+    settings = {**_DATE_SETTINGS, "RELATIVE_BASE": FETCHED.replace(tzinfo=None)}
+    fast = _parse_complete_date(value)
+    assert fast is not None
+    assert fast.replace(tzinfo=UTC) == dateparser.parse(value, settings=settings)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("12. Juli 2018 18:14 CET", datetime(2018, 7, 12, 17, 14, tzinfo=UTC)),  # a named zone
+    ("Montag, 12. Juli 2018 18:14", datetime(2018, 7, 12, 18, 14, tzinfo=UTC)),  # a word dateutil lacks
+    ("April 20 10:00", datetime(2024, 4, 20, 10, 0, tzinfo=UTC)),  # no year: the latest April 20
+])
+def test_dates_the_fast_path_cannot_read_fully_go_to_dateparser(value: str, expected: datetime) -> None:
+    assert _parse_complete_date(value) is None
     assert parse_time(value, base=FETCHED) == expected
 
 
