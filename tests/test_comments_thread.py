@@ -129,6 +129,14 @@ def test_detect_embeds_in_priority_order() -> None:
     assert detect_embeds("<p>We discuss the comments of readers.</p>") == ()
 
 
+def test_detect_embeds_reads_markers_whole_wherever_the_needle_repeats() -> None:
+    chrome = '<nav class="vf-menu"><a class="vf-link">Ünïcödé</a></nav>' * 500  # needle "vf-", no marker
+    assert detect_embeds(chrome) == ()
+    assert detect_embeds(chrome + '<div class="VF-Comments"></div>' + chrome) == ("viafoura",)
+    assert detect_embeds(chrome + '<div class="myviafoura-box"></div>') == ()  # \bviafoura\b, not a part
+    assert detect_embeds("x" * 100 + " viafoura") == ("viafoura",)
+
+
 def test_hooks_from_page_markup() -> None:
     html = ('<html><head><link rel="https://api.w.org/" href="/wp-json/">'
             '<link rel="alternate" type="application/json" href="/wp-json/wp/v2/posts/314">'
