@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.config import ExtractConfig
 from schemas.records import Article, FeedEntry, RawPage, Rejection
-from transforms.cleanup import block_is_chrome, dedupe_lines, normalize_line, prune_page, widget_kind
+from transforms.cleanup import (COMMENT_MARKUP, WIDGET_MARKUP, block_is_chrome, dedupe_lines, labelled_elements,
+                                normalize_line, prune_page, widget_kind)
 from transforms.extract import extract_article
 
 PROSE = [
@@ -164,6 +165,13 @@ def test_widget_kind_reads_class_and_id_tokens() -> None:
     assert widget_kind(lxml.html.fromstring("<div class='relatedPosts'></div>")) == "related"
     assert widget_kind(lxml.html.fromstring("<div id='post-tags'></div>")) == "tags"
     assert widget_kind(lxml.html.fromstring("<article class='post tag-politics'></article>")) is None
+
+
+def test_labelled_elements_match_labels_in_any_case() -> None:
+    tree = lxml.html.fromstring("<html><body><div class='RelatedPosts'></div><div id='COMMENTS'></div>"
+                                "<p class='Lead'>x</p></body></html>")
+    assert [el.tag for el in labelled_elements(tree)] == ["div", "div"]
+    assert all(words == words.lower() for words in [*WIDGET_MARKUP.values(), COMMENT_MARKUP])
 
 
 @pytest.mark.parametrize(
