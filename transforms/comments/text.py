@@ -247,9 +247,9 @@ def _offset_only(name: str | None, offset: int | None) -> tzinfo | None:
 def _parse_complete_date(value: str) -> datetime | None:
     """A date stating its day, month and year (time optional) in words dateutil knows, else None.
 
-    The fast path before dateparser: on the 1,521 comment dates of the corpora it agrees with
-    dateparser on every string it reads (1,391), at a thirtieth of the cost. Strings with a word it
-    does not know, a missing part or a named zone are left to dateparser.
+    The fast path before dateparser: it reads 1,515 of the 1,521 comment dates the corpora hold and
+    agrees with dateparser on every one, at a twentieth of the cost. Strings with a word it does not
+    know, a missing part or a named zone are left to dateparser.
     """
     try:
         first, second = (
