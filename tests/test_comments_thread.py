@@ -9,7 +9,8 @@ import lxml.html
 import dateparser
 import pytest
 
-from transforms.comments.detect import detect_embeds, disqus_hook, page_comment_feeds, wordpress_hook
+from transforms.comments.detect import (_MARKER_SPAN, EMBED_MARKERS, detect_embeds, disqus_hook, page_comment_feeds,
+                                       wordpress_hook)
 from transforms.comments.disqus import parse_disqus_page
 from transforms.comments.feeds import parse_comment_feed
 from transforms.comments.text import _DATE_SETTINGS, _parse_complete_date, fragment_text, parse_time, strip_chrome
@@ -136,6 +137,26 @@ def test_detect_embeds_reads_markers_whole_wherever_the_needle_repeats() -> None
     assert detect_embeds(chrome + '<div class="myviafoura-box"></div>') == ()  # \bviafoura\b, not a part
     assert detect_embeds("x" * 100 + " viafoura") == ("viafoura",)
 
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(pattern):
+        if ch in "([" and (i == 0 or pattern[i - 1] != "\\"):
+            depth += 1
+        elif ch in ")]" and pattern[i - 1] != "\\":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    return [*parts, pattern[start:]]
+
+
+def test_every_embed_marker_alternative_holds_a_needle_within_the_search_window() -> None:
+    # detect_embeds runs each regex only around its needles, in windows of _MARKER_SPAN characters.
+    for name, needles, pattern in EMBED_MARKERS:
+        for alternative in _top_level_alternatives(pattern.pattern):
+            assert any(needle in alternative.replace("\\", "") for needle in needles), (name, alternative)
+            assert len(alternative) < _MARKER_SPAN, (name, alternative)
 
 def test_hooks_from_page_markup() -> None:
     html = ('<html><head><link rel="https://api.w.org/" href="/wp-json/">'
