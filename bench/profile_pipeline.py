@@ -78,12 +78,16 @@ def stage_of(stack: Sequence[str], root: str) -> str:
     return "other"
 
 
-def _short(frame: str) -> str:
+def _short(frame: str, root: str) -> str:
+    """``path:function``, the path relative to the project, site-packages or the standard library."""
     match = _FRAME.match(frame)
     if not match:
         return frame
     path = match.group("file")
-    for marker in ("/site-packages/", "/work/main/", "/lib/python3.11/"):
+    project = _project_rel(path, root)
+    if project is not None:
+        return f"{project}:{match.group('func')}"
+    for marker in ("/site-packages/", f"/lib/python{sys.version_info.major}.{sys.version_info.minor}/"):
         if marker in path:
             path = path.split(marker, 1)[1]
             break
@@ -99,11 +103,11 @@ def attribute_stacks(stacks: Counter[tuple[str, ...]], root: str, top: int = 25)
     project_inclusive: Counter[str] = Counter()
     for stack, count in stacks.items():
         stages[stage_of(stack, root)] += count
-        self_time[_short(stack[-1])] += count
+        self_time[_short(stack[-1], root)] += count
         for frame in set(stack):
-            inclusive[_short(frame)] += count
+            inclusive[_short(frame, root)] += count
             if _project_rel(_file_of(frame), root) is not None:
-                project_inclusive[_short(frame)] += count
+                project_inclusive[_short(frame, root)] += count
 
     def table(counter: Counter[str]) -> list[dict[str, Any]]:
         return [{"where": k, "samples": v, "percent": round(100 * v / total, 1)} for k, v in counter.most_common(top)]
