@@ -44,12 +44,18 @@ def _throughput(fig: dict[str, Any]) -> list[str]:
 
 
 def _scaling(fig: dict[str, Any]) -> list[str]:
-    lines = ["**2. Scaling** (1 worker), median (min–max):", "",
-             "| articles | wall s | ms/article | peak RSS MB |", "|---|---|---|---|"]
+    clocked = fig.get("bare_pages_per_article", {})  # absent from results before the clock was added
+    lines = ["**2. Scaling** (1 worker), median (min–max); *bare pages/article*: each run's time per article "
+             "in units of the bare loop's time per page, timed just before and after the run:", "",
+             "| articles | wall s | ms/article | bare pages/article | peak RSS MB |", "|---|---|---|---|---|"]
     for n, size in fig["sizes"].items():
+        clock = f"{clocked[n]:.2f}" if n in clocked else "–"
         lines.append(f"| {n} | {_mmm(size['seconds'], '{:.1f}')} | {1000 * fig['seconds_per_article'][n]:.1f} | "
-                     f"{_mmm(size['peak_rss_mb'], '{:.0f}')} |")
-    lines += ["", f"Time per article, largest vs smallest: {fig['time_per_article_ratio_last_vs_first']:.2f}×; "
+                     f"{clock} | {_mmm(size['peak_rss_mb'], '{:.0f}')} |")
+    ratio = f"{fig['time_per_article_ratio_last_vs_first']:.2f}×"
+    if clocked:
+        ratio += f" (on the bare loop's clock: {fig['clocked_ratio_last_vs_first']:.2f}×)"
+    lines += ["", f"Time per article, largest vs smallest: {ratio}; "
               f"peak RSS, largest vs smallest: {fig['peak_rss_ratio_last_vs_first']:.2f}×."]
     if fig.get("fit"):
         lines[-1] += (f" Least-squares fit: wall = {fig['fit']['fixed_s']:.1f} s + "
