@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import lxml.html
 import dateparser
+import lxml.html
 import pytest
 
 from transforms.comments.detect import (_MARKER_SPAN, EMBED_MARKERS, detect_embeds, disqus_hook, page_comment_feeds,
@@ -157,6 +157,7 @@ def test_every_embed_marker_alternative_holds_a_needle_within_the_search_window(
         for alternative in _top_level_alternatives(pattern.pattern):
             assert any(needle in alternative.replace("\\", "") for needle in needles), (name, alternative)
             assert len(alternative) < _MARKER_SPAN, (name, alternative)
+
 
 def test_hooks_from_page_markup() -> None:
     html = ('<html><head><link rel="https://api.w.org/" href="/wp-json/">'
