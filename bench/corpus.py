@@ -100,6 +100,13 @@ def _rss(host_url: str, feed: int, articles: Sequence[BenchArticle]) -> bytes:
             f"{''.join(items)}</channel></rss>").encode("utf-8")
 
 
+def _feeds_of(articles: Sequence[BenchArticle]) -> dict[tuple[int, int], list[BenchArticle]]:
+    feeds: dict[tuple[int, int], list[BenchArticle]] = {}
+    for article in articles:
+        feeds.setdefault((article.host, article.feed), []).append(article)
+    return feeds
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes; with Nagle on, the tail waits for the client's delayed ACK
@@ -153,9 +160,7 @@ class BenchSite:
     def __init__(self, articles: Sequence[BenchArticle], n_hosts: int) -> None:
         self.articles = list(articles)
         self._by_path = {a.path: a for a in self.articles}
-        self._feeds: dict[tuple[int, int], list[BenchArticle]] = {}
-        for article in self.articles:
-            self._feeds.setdefault((article.host, article.feed), []).append(article)
+        self._feeds = _feeds_of(self.articles)
         self._html: dict[Path, bytes] = {}
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
@@ -163,6 +168,10 @@ class BenchSite:
         self._threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self._servers]
         for thread in self._threads:
             thread.start()
+
+    def publish(self, articles: Sequence[BenchArticle]) -> None:
+        """List only ``articles`` in the feeds from now on (every planned page stays served)."""
+        self._feeds = _feeds_of(articles)
 
     def host_url(self, host: int) -> str:
         return f"http://127.0.0.1:{self._servers[host].server_address[1]}"

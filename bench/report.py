@@ -63,6 +63,21 @@ def _scaling(fig: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _store_growth(fig: dict[str, Any]) -> list[str]:
+    lines = [f"**2b. Store growth** (1 worker): the same job of {fig['new']} new articles on an empty store and "
+             f"on one already holding {fig['stored']} (built in {fig['build_seconds']:.0f} s), run in alternating "
+             "pairs; median (min–max):", "",
+             "| store | wall s | ms/article | peak RSS MB | articles written |", "|---|---|---|---|---|"]
+    for side in ("empty", "grown"):
+        runs = fig[side]
+        lines.append(f"| {side} | {_mmm(runs['seconds'], '{:.1f}')} | "
+                     f"{1000 * runs['seconds']['median'] / fig['new']:.1f} | {_mmm(runs['peak_rss_mb'], '{:.0f}')} | "
+                     f"{', '.join(str(r['report']['articles']) for r in runs['runs'])} |")
+    lines += ["", f"Grown vs empty, per pair: {_mmm(fig['ratio'])}× "
+              f"({', '.join(f'{r:.2f}' for r in fig['ratios'])})."]
+    return lines
+
+
 def _incremental(inc: dict[str, Any]) -> list[str]:
     requests = inc["runs"][-1]["requests"]
     return [f"**3. Unchanged re-run** after a {inc['articles']}-article run ({inc['feeds']} feeds): "
@@ -100,6 +115,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += _throughput(results["throughput"]) + [""]
     if "scaling" in results:
         lines += _scaling(results["scaling"]) + [""]
+    if "store_growth" in results:
+        lines += _store_growth(results["store_growth"]) + [""]
     if results.get("incremental"):
         lines += _incremental(results["incremental"]) + [""]
     if "nothing_new" in results:

@@ -4,6 +4,7 @@
    newspaper4k and trafilatura's own downloader, over the same article URLs;
 2. scaling: wall time and peak RSS (whole process tree) at growing sizes, each run's time per article
    also in units of the bare loop's time per page, timed just before and after it;
+   2b. store growth: the last job of a large run, on its grown store and on an empty one, in pairs;
 3. incremental cron cost: a re-run over the same unchanged feeds;
 4. fixed cost: a run whose feed has nothing new, spawn to exit;
 5. CPU per stage per article, from a py-spy profile (``bench.profile_pipeline``).
@@ -209,6 +210,42 @@ def figure_scaling_and_incremental(pages: list[Any], sizes: Sizes, work: Path, *
     }
 
 
+def figure_store_growth(pages: list[Any], stored: int, new: int, pairs: int, work: Path,
+                        hosts: int) -> dict[str, Any]:
+    """The same job of ``new`` articles run on an empty store and on one already holding ``stored``.
+
+    A run is split into jobs of about 1,000 articles, so an 8k run is linear exactly when its later
+    jobs cost what its first one does. Here the late job is run against the grown store and, as its
+    pair, against an empty one, alternately (ABBA order), so that the machine's drift, larger than
+    the effect in question, falls on both sides of the ratio alike.
+    """
+    plan = plan_articles(pages, stored + new, n_hosts=hosts)
+    old_articles, new_articles = plan[:stored], plan[stored:]
+    with BenchSite(plan, hosts) as site:
+        site.publish(old_articles)
+        base = work / "grown-base"
+        build = run_newsingest(site, write_feeds_toml(work / "grow-stored.toml", site.feed_urls()), base, 1)
+        print(f"  store of {stored}: {build.seconds:.1f} s", flush=True)
+        runs: dict[str, list[ChildRun]] = {"empty": [], "grown": []}
+        for pair in range(pairs):
+            for side in ("empty", "grown") if pair % 2 == 0 else ("grown", "empty"):
+                out = work / f"{side}-{pair}"
+                if side == "grown":
+                    site.publish(plan)  # the new entries join the stored ones in the same feeds
+                    shutil.copytree(base, out)
+                else:
+                    site.publish(new_articles)  # only the feeds that list new entries, with only those
+                feeds = write_feeds_toml(work / f"grow-{side}.toml", site.feed_urls())
+                runs[side].append(run_newsingest(site, feeds, out, 1))
+                shutil.rmtree(out, ignore_errors=True)
+                print(f"  pair {pair + 1}/{pairs} {side} store: {runs[side][-1].seconds:.1f} s, "
+                      f"{runs[side][-1].extra['report']['articles']} articles", flush=True)
+    ratios = [g.seconds / e.seconds for e, g in zip(runs["empty"], runs["grown"])]
+    return {"stored": stored, "new": new, "build_seconds": build.seconds,
+            "empty": _summary(runs["empty"], new), "grown": _summary(runs["grown"], new),
+            "ratio": stats_of(ratios).to_dict(), "ratios": ratios}
+
+
 def _linear_fit(scaling: dict[str, Any]) -> dict[str, float] | None:
     """Least-squares wall = fixed + n * per_article over the sizes: splits start-up from per-article cost."""
     points = [(float(v["articles"]), v["seconds"]["median"]) for v in scaling.values()]
@@ -261,6 +298,8 @@ def _targets(results: dict[str, Any]) -> dict[str, Any]:
     check("1 worker vs bare trafilatura (>= 0.8x)", ratios.get("newsingest_1_worker_vs_bare", {}).get("of_medians"), 0.8, True)
     check("2 workers vs bare trafilatura (>= 1.4x)", ratios.get("newsingest_2_workers_vs_bare", {}).get("of_medians"), 1.4, True)
     check("1 worker vs newspaper4k (>= 4x)", ratios.get("newsingest_1_worker_vs_newspaper4k", {}).get("of_medians"), 4.0, True)
+    growth = results.get("store_growth", {}).get("ratio", {}).get("median")
+    check("same job on a grown store vs an empty one (<= 1.1x)", growth, 1.1, False)
     scaling = results.get("scaling", {})
     check("peak RSS last size vs first (<= 1.2x)", scaling.get("peak_rss_ratio_last_vs_first"), 1.2, False)
     inc = results.get("incremental", {})
@@ -295,6 +334,18 @@ def _scaling_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
     return _finish(results, started, mode, args)
 
 
+def _store_growth_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
+    stored, new = (int(n) for n in args.store_growth.split(","))
+    results: dict[str, Any] = {"mode": mode, "started_at": datetime.now(timezone.utc).isoformat(),
+                               "machine": machine_info(), "sizes": asdict(sizes)}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="newsingest-bench-") as tmp:
+        print(f"figure 2b: a job of {new} articles on an empty store and on one of {stored}, "
+              f"{sizes.runs} pairs", flush=True)
+        results["store_growth"] = figure_store_growth(load_pages(), stored, new, sizes.runs, Path(tmp), sizes.hosts)
+    return _finish(results, started, mode, args)
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -305,6 +356,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--articles", type=int, help="articles for the throughput figure")
     parser.add_argument("--scaling", help="comma-separated scaling sizes, e.g. 100,200,400,800")
     parser.add_argument("--only-scaling", action="store_true", help="run figures 2-3 only")
+    parser.add_argument("--store-growth", metavar="STORED,NEW",
+                        help="run figure 2b only: a job of NEW articles on an empty store and on one of STORED, "
+                             "--runs pairs (e.g. 7000,1000: the last job of an 8k run)")
     parser.add_argument("--no-peers", action="store_true", help="skip newspaper4k and trafilatura's downloader")
     parser.add_argument("--no-profile", action="store_true", help="skip the per-stage CPU profile")
     parser.add_argument("--label", help="name of the result file and doc block (default: the mode)")
@@ -323,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
                   0 if args.no_profile or args.only_scaling else (args.articles or sizes.profile))
     if args.only_scaling:
         return _scaling_only(sizes, label, args)
+    if args.store_growth:
+        return _store_growth_only(sizes, label, args)
     pages = load_pages()
     results: dict[str, Any] = {"mode": mode, "started_at": datetime.now(timezone.utc).isoformat(),
                                "machine": machine_info(), "corpus_pages": len(pages), "sizes": asdict(sizes)}
