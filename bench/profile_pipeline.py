@@ -6,7 +6,7 @@ left out, so sample counts are on-CPU time. Each sample is charged to the *inner
 its stack: time inside trafilatura called from ``transforms/extract.py`` is the extract stage's.
 
     python -m bench.profile_pipeline --articles 1000 [--workers 2] [--out bench/results/profile.json]
-        [--keep-raw stacks.txt]
+        [--keep-raw stacks.txt] [--rerun | --stored 3000]
 """
 
 from __future__ import annotations
@@ -129,20 +129,27 @@ def newsingest_argv(feeds: Path, out: Path, workers: int) -> list[str]:
 
 
 def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, rerun: bool = False,
-                keep_raw: Path | None = None) -> dict[str, Any]:
+                stored: int = 0, keep_raw: Path | None = None) -> dict[str, Any]:
     """One profiled newsingest run over a fresh site of ``n_articles``: stages, hot spots, timing.
 
     With ``rerun``, a first run ingests everything unprofiled and the profiled run is the second,
-    over unchanged feeds: the fixed cost of a run with nothing new.
+    over unchanged feeds: the fixed cost of a run with nothing new. With ``stored``, a first run
+    ingests that many other articles of the same feeds unprofiled: the profile is of a job on a
+    grown store.
     """
     py_spy = shutil.which("py-spy") or str(repo_root() / ".venv" / "bin" / "py-spy")
-    with tempfile.TemporaryDirectory(prefix="newsingest-profile-") as tmp, \
-            BenchSite(plan_articles(load_pages(), n_articles, n_hosts=n_hosts), n_hosts) as site:
+    plan = plan_articles(load_pages(), stored + n_articles, n_hosts=n_hosts)
+    with tempfile.TemporaryDirectory(prefix="newsingest-profile-") as tmp, BenchSite(plan, n_hosts) as site:
+        if stored:
+            site.publish(plan[:stored])
+            run_child(newsingest_argv(write_feeds_toml(Path(tmp) / "stored.toml", site.feed_urls()),
+                                      Path(tmp) / "out", workers))
+            site.publish(plan)
         feeds = write_feeds_toml(Path(tmp) / "feeds.toml", site.feed_urls())
         raw = Path(tmp) / "profile.txt"
         if rerun:
             run_child(newsingest_argv(feeds, Path(tmp) / "out", workers))
-            site.reset_counts()
+        site.reset_counts()
         argv = [py_spy, "record", "--format", "raw", "--full-filenames", "--rate", str(rate), "--nonblocking",
                 "-o", str(raw)]
         if workers > 1:
@@ -154,7 +161,8 @@ def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, 
             shutil.copyfile(raw, keep_raw)
         stacks = parse_raw(raw.read_text(encoding="utf-8", errors="replace").splitlines())
     result = attribute_stacks(stacks, str(repo_root()))
-    result.update(articles=n_articles, workers=workers, rerun=rerun, rate_hz=rate, wall_s=run.seconds,
+    result.update(articles=n_articles, workers=workers, rerun=rerun, stored=stored, rate_hz=rate,
+                  wall_s=run.seconds,
                   cpu_s_per_article={k: round(v["samples"] / rate / n_articles * 1000, 2)
                                      for k, v in result["stages"].items()},
                   requests=dict(site.requests))
@@ -180,10 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--rerun", action="store_true", help="profile a second run over unchanged feeds")
+    parser.add_argument("--stored", type=int, default=0,
+                        help="first ingest this many other articles of the same feeds, unprofiled")
     parser.add_argument("--out", type=Path, default=repo_root() / "bench" / "results" / "profile.json")
     parser.add_argument("--keep-raw", type=Path, help="also keep py-spy's collapsed stacks here (for drilling down)")
     args = parser.parse_args(argv)
-    result = profile_run(args.articles, args.workers, args.rate, rerun=args.rerun, keep_raw=args.keep_raw)
+    result = profile_run(args.articles, args.workers, args.rate, rerun=args.rerun, stored=args.stored,
+                         keep_raw=args.keep_raw)
     result["machine"] = machine_info()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
