@@ -113,7 +113,7 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
         tagged_comments.documents | "WriteComments" >> WriteParquetPartitions(COMMENTS, sink),
         (tagged_articles.mentions, tagged_comments.mentions)
         | "FlattenMentions" >> beam.Flatten()
-        | "WriteMentions" >> WriteParquetPartitions(MENTIONS, sink),
+        | "WriteMentions" >> WriteParquetPartitions(MENTIONS, sink, batched=True),
     )
     failures = (
         (feeds.failures, fetched.failures, extracted.failures)

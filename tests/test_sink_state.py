@@ -59,12 +59,15 @@ def test_commit_of_a_lost_file_fails_loudly(tmp_path: Path) -> None:
         commit_file(lost)
 
 
-def test_write_parquet_partitions_transform(tmp_path: Path) -> None:
+@pytest.mark.parametrize("batched", [False, True])
+def test_write_parquet_partitions_transform(tmp_path: Path, batched: bool) -> None:
     config = SinkConfig(out=str(tmp_path), run_id="r2", max_rows_per_file=2)
     articles = [_article(n, source=s, date=d) for n, (s, d) in enumerate(
         [("e.org", "2025-03-04")] * 5 + [("f.net", "2025-03-05")] * 2)]
+    # Batched: several records to an element, partitions mixed inside one (as a document's mentions may be).
+    elements = [tuple(articles[:4]), tuple(articles[4:])] if batched else articles
     pipeline = TestPipeline()
-    files = pipeline | beam.Create(articles) | WriteParquetPartitions(ARTICLES, config)
+    files = pipeline | beam.Create(elements) | WriteParquetPartitions(ARTICLES, config, batched=batched)
     assert_that(files | beam.Map(lambda f: f.rows) | beam.CombineGlobally(sum), equal_to([7]), label="RowsWritten")
     result = pipeline.run()
     result.wait_until_finish()

@@ -95,9 +95,10 @@ def commit_file(pending: PendingFile) -> PendingFile:
 class _WritePartitionsFn(beam.DoFn):
     """Buffers rows per partition and writes a temporary file per partition and bundle."""
 
-    def __init__(self, spec: TableSpec, config: SinkConfig) -> None:
+    def __init__(self, spec: TableSpec, config: SinkConfig, batched: bool) -> None:
         self._spec = spec
         self._config = config
+        self._batched = batched
         self._rows_written = beam.metrics.Metrics.counter("sink", f"{spec.name}_rows")
 
     def start_bundle(self) -> None:
@@ -108,12 +109,13 @@ class _WritePartitionsFn(beam.DoFn):
         self._rows_written.inc(len(rows))
         return write_rows(rows, self._spec, self._config, partition)
 
-    def process(self, record: Any) -> Iterator[PendingFile]:
-        row = to_row(record)
-        partition = tuple(str(row[name]) for name in self._spec.partition_by)
-        self._buffers[partition].append(row)
-        if len(self._buffers[partition]) >= self._config.max_rows_per_file:
-            yield self._flush(partition)
+    def process(self, element: Any) -> Iterator[PendingFile]:
+        for record in element if self._batched else (element,):
+            row = to_row(record)
+            partition = tuple(str(row[name]) for name in self._spec.partition_by)
+            self._buffers[partition].append(row)
+            if len(self._buffers[partition]) >= self._config.max_rows_per_file:
+                yield self._flush(partition)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         for partition in list(self._buffers):
@@ -123,23 +125,25 @@ class _WritePartitionsFn(beam.DoFn):
 class WriteParquetPartitions(beam.PTransform):  # type: ignore[misc]
     """Writes records of one table as Hive-partitioned Parquet files, committed by rename.
 
-    Input: ``PCollection`` of the table's record type. Output: ``PCollection[PendingFile]`` of the
-    committed files (for the run report).
+    Input: ``PCollection`` of the table's record type, or of sequences of them with ``batched``.
+    Output: ``PCollection[PendingFile]`` of the committed files (for the run report).
 
     Args:
         spec: the table (schema, partition columns, row key).
         config: the sink's options (output root, run id, rows per file, compression).
+        batched: each element is a sequence of records (rows that come many to a document).
     """
 
-    def __init__(self, spec: TableSpec, config: SinkConfig) -> None:
+    def __init__(self, spec: TableSpec, config: SinkConfig, *, batched: bool = False) -> None:
         super().__init__()
         self._spec = spec
         self._config = config
+        self._batched = batched
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
         return (
             records
-            | "WritePartitionFiles" >> beam.ParDo(_WritePartitionsFn(self._spec, self._config))
+            | "WritePartitionFiles" >> beam.ParDo(_WritePartitionsFn(self._spec, self._config, self._batched))
             | "CommitAfterBundles" >> beam.Reshuffle()
             | "RenameIntoPlace" >> beam.Map(commit_file)
         )

@@ -60,15 +60,17 @@ class _TagFn(beam.DoFn):
         self._tagged.inc()
         self._entities.inc(len(mentions))
         yield tagged
-        for mention in mentions:
-            yield beam.pvalue.TaggedOutput(MENTIONS, mention)
+        if mentions:
+            # One element per document, not per mention: an article has about a hundred, and each
+            # element costs Beam its own encoding and dispatch at every step to the writer.
+            yield beam.pvalue.TaggedOutput(MENTIONS, tuple(mentions))
 
 
 class TagActorsAndTopics(beam.PTransform):  # type: ignore[misc]
     """Tags articles (actors and topics) or comments (actors).
 
     Input: ``PCollection[Article | Comment]``. Outputs: main (the documents, tagged) and
-    ``mentions`` (``Mention`` rows for the mentions table).
+    ``mentions`` (each document's ``Mention`` rows, as one tuple; write with ``batched=True``).
 
     Args:
         config: the tagging stage's options (registry files, NER backend, topic thresholds).
