@@ -176,7 +176,10 @@ def _is_keyword(word: str, language: str | None) -> bool:
 def keyword_vector(text: str, title: str | None, language: str | None, size: int) -> tuple[tuple[str, float], ...]:
     """The ``size`` strongest keywords (log tf × wordfreq idf, title words counted extra), L2-normalised."""
     lang = _wordfreq_language(language)
-    counts: Counter[str] = Counter(w for w in tokens(text) if _is_keyword(w, lang))
+    # Count every token, then test each distinct word once: a text repeats most of its words.
+    counts: Counter[str] = Counter(tokens(text))
+    for word in [w for w in counts if not _is_keyword(w, lang)]:
+        del counts[word]
     for word in tokens(title or ""):
         if _is_keyword(word, lang):
             counts[word] += _TITLE_WEIGHT
