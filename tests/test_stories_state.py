@@ -63,7 +63,7 @@ def _pairs(postings: list[tuple[str, tuple[tuple[float, str], str]]], new: list[
 
 
 def _read(path: str, needs: Needs) -> Candidates:
-    return index.read_candidates(path, needs, lambda p: candidate_keys(p, CONFIG),
+    return index.read_candidates([path], needs, lambda p: candidate_keys(p, CONFIG),
                                  lambda key: key_window_s(key, CONFIG), CONFIG.max_postings)
 
 
@@ -86,6 +86,19 @@ def test_files_without_stored_keys_read_the_same(tmp_path: Path) -> None:
     legacy = _read(_write(tmp_path / "old.parquet", stored, with_keys=False), needs)
     assert sorted(legacy.postings) == sorted(with_keys.postings)
     assert {p.article_id for p in legacy.profiles} == {p.article_id for p in with_keys.profiles}
+
+
+def test_files_read_together_give_the_pairs_of_files_read_alone(tmp_path: Path) -> None:
+    stored, new = _stored(), _new()
+    needs = _needs(new)
+    # One run's file and an older one without stored keys, as a store of several runs holds them.
+    paths = [_write(tmp_path / "a.parquet", stored[::2]), _write(tmp_path / "b.parquet", stored[1::2], with_keys=False)]
+    together = index.read_candidates(paths, needs, lambda p: candidate_keys(p, CONFIG),
+                                     lambda key: key_window_s(key, CONFIG), CONFIG.max_postings)
+    alone = [_read(path, needs) for path in paths]
+    assert _pairs(together.postings, new) == _pairs([p for found in alone for p in found.postings], new)
+    assert {other for _, other in _pairs(together.postings, new)} <= {p.article_id for p in together.profiles}
+    assert together.urls == [u for found in alone for u in found.urls]
 
 
 def test_linked_urls_are_found_and_unneeded_files_give_nothing(tmp_path: Path) -> None:

@@ -148,38 +148,54 @@ def _snapshot_from_row(row: dict[str, Any]) -> StorySnapshot:
 
 def _read_table(path: str) -> pa.Table:
     with FileSystems.open(path) as handle:
-        return pq.read_table(io.BytesIO(handle.read()))
+        # ParquetFile, not read_table: its dataset layer costs more than reading a state file's few rows.
+        return pq.ParquetFile(io.BytesIO(handle.read())).read()
+
+
+def _read_tables(paths: Sequence[str]) -> pa.Table | None:
+    """The rows of several state files as one table (files of older layouts promoted to the newest)."""
+    tables = [table for table in map(_read_table, paths) if table.num_rows]
+    return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
 def _stored_keys(table: pa.Table, keys_of: Callable[[Profile], list[str]]) -> pa.Array:
     if "keys" in table.column_names:
-        return table["keys"].combine_chunks()
-    # Written before keys were stored: derive them once, in Python.
-    return pa.array([keys_of(_profile_from_row(row)) for row in table.to_pylist()], pa.list_(pa.string()))
+        keys = table["keys"].combine_chunks()
+        if keys.null_count == 0:
+            return keys
+        stored = keys.to_pylist()
+    else:
+        stored = [None] * table.num_rows
+    # Rows written before keys were stored (null once promoted): derive theirs once, in Python.
+    derived = [k if k is not None else keys_of(_profile_from_row(row)) for k, row in zip(stored, table.to_pylist())]
+    return pa.array(derived, pa.list_(pa.string()))
 
 
-def read_candidates(path: str, needs: Needs, keys_of: Callable[[Profile], list[str]],
+def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profile], list[str]],
                     window_of: Callable[[str], float], max_postings: int) -> Candidates:
-    """What one committed profiles file holds for this run's new articles, and nothing more.
+    """What some committed profiles files hold for this run's new articles, and nothing more.
 
     Only rows sharing a candidate key with a new article (``needs.keys``) or linked from one
-    (``needs.url_keys``) leave the file; the match is vectorised (Arrow), so the cost of the rest of
-    the file is a scan in C, not Python objects. Per key, all members at or after the key's earliest
+    (``needs.url_keys``) leave the files; the match is vectorised (Arrow), so the cost of the rest of
+    the rows is a scan in C, not Python objects. Per key, all members at or after the key's earliest
     new article are kept, and before it only the latest ``max_postings`` within the key's window:
-    a superset of what ``pair_candidates`` takes, so the result equals reading everything.
+    a superset of what ``pair_candidates`` takes, so the result equals reading everything. Files are
+    read several at a time because a run leaves one small file per date it touched, and matching
+    them one by one cost a set of the run's keys per file.
     """
-    table = _read_table(path)
     result = Candidates()
-    if table.num_rows == 0:
+    table = _read_tables(paths)
+    if table is None:
         return result
     keys = _stored_keys(table, keys_of)
     flat, parents = pc.list_flatten(keys), pc.list_parent_indices(keys)
     hit = pc.is_in(flat, value_set=pa.array(list(needs.keys), pa.string()))
-    seen_at, ids = table["seen_at"].to_pylist(), table["article_id"].to_pylist()
+    hit_rows = parents.filter(hit)
+    seen_at, ids = pc.take(table["seen_at"], hit_rows).to_pylist(), pc.take(table["article_id"], hit_rows).to_pylist()
     members: defaultdict[str, list[tuple[tuple[float, str], int]]] = defaultdict(list)
-    for key, row in zip(flat.filter(hit).to_pylist(), parents.filter(hit).to_pylist()):
-        if seen_at[row] >= needs.keys[key] - window_of(key):
-            members[key].append(((seen_at[row], ids[row]), row))
+    for key, row, seen, article_id in zip(flat.filter(hit).to_pylist(), hit_rows.to_pylist(), seen_at, ids):
+        if seen >= needs.keys[key] - window_of(key):
+            members[key].append(((seen, article_id), row))
     kept: set[int] = set()
     for key, found in members.items():
         earlier = 0
@@ -199,10 +215,10 @@ def read_candidates(path: str, needs: Needs, keys_of: Callable[[Profile], list[s
     return result
 
 
-def read_snapshots(path: str, story_ids: frozenset[str]) -> Iterator[StorySnapshot]:
-    """The aggregates of ``story_ids`` stored in one committed state file (filtered in Arrow)."""
-    table = _read_table(path)
-    if story_ids and table.num_rows:
+def read_snapshots(paths: Sequence[str], story_ids: frozenset[str]) -> Iterator[StorySnapshot]:
+    """The aggregates of ``story_ids`` stored in some committed state files (filtered in Arrow)."""
+    table = _read_tables(paths) if story_ids else None
+    if table is not None:
         wanted = table.filter(pc.is_in(table["story_id"], value_set=pa.array(sorted(story_ids), pa.string())))
         yield from map(_snapshot_from_row, wanted.to_pylist())
 

@@ -7,11 +7,12 @@
                             ├─ SummariseStories (stored aggregates of the touched stories) ─ stories
                             └─ FinishArticles (duplicate_of, similarity, story_id, cites) ─ articles
 
-Everything keyed runs in parallel: profiling, the state read (one file per element), candidate
+Everything keyed runs in parallel: profiling, the state read (a batch of files per element), candidate
 keys (LSH bands, keyword pairs, actors), pair scoring, summaries (by story id). The state read is
 a vectorised match of each stored row's keys against the run's needed keys, so the stored
 articles that share nothing with the run never become Python objects, and each needed key brings
-at most ``max_postings`` stored members: the work per new article does not grow with the store.
+at most ``max_postings`` stored members. What grows with the store is that scan, in C, over the
+state files of the read window: one small file per run and date, read in batches.
 ``Resolve`` is the one global step: story assignment is an online clustering whose result depends
 on order, so it sees the run's new articles and their scored edges (small records, no text).
 """
@@ -48,6 +49,8 @@ __all__ = ["AssignStories", "StoriesResult"]
 NAMESPACE = "stories"
 _STORED_PROFILES, _STORED_SUMMARIES, _ORPHANS = "profiles", "summaries", "orphans"
 _POSTINGS, _URLS = "postings", "urls"
+# State files read together: a run leaves one small file per date it touched, so a store holds many.
+_FILES_PER_READ = 64
 
 
 class StoriesResult(NamedTuple):
@@ -106,22 +109,22 @@ class _ListStateFn(beam.DoFn):
         if needs.earliest is not None:  # else no new article: nothing to compare, only orphans to rebuild
             since = datetime.fromtimestamp(needs.earliest - self._config.read_window_days * DAY_S, tz=timezone.utc)
             day = since.date().isoformat()
-            for path in index.state_files(self._out, index.PROFILES_STATE, day, committed):
-                yield beam.pvalue.TaggedOutput(_STORED_PROFILES, path)
-            for path in index.state_files(self._out, index.SUMMARIES_STATE, day, committed):
-                yield beam.pvalue.TaggedOutput(_STORED_SUMMARIES, path)
+            for spec, tag in ((index.PROFILES_STATE, _STORED_PROFILES), (index.SUMMARIES_STATE, _STORED_SUMMARIES)):
+                files = index.state_files(self._out, spec, day, committed)
+                for start in range(0, len(files), _FILES_PER_READ):
+                    yield beam.pvalue.TaggedOutput(tag, tuple(files[start:start + _FILES_PER_READ]))
 
 
 class _ReadCandidatesFn(beam.DoFn):
-    """Reads from one stored profiles file only what the run's new articles can meet."""
+    """Reads from some stored profiles files only what the run's new articles can meet."""
 
     def __init__(self, config: StoriesConfig) -> None:
         self._config = config
         self._read = beam.metrics.Metrics.counter(NAMESPACE, "stored_candidates")
 
-    def process(self, path: str, needs: Needs) -> Iterator[Any]:
+    def process(self, paths: tuple[str, ...], needs: Needs) -> Iterator[Any]:
         config = self._config
-        found = index.read_candidates(path, needs, lambda p: candidate_keys(p, config),
+        found = index.read_candidates(paths, needs, lambda p: candidate_keys(p, config),
                                       lambda key: key_window_s(key, config), config.max_postings)
         self._read.inc(len(found.profiles))
         yield from found.profiles
@@ -346,7 +349,7 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         touched = (members | "TouchedStories" >> beam.Keys()
                    | "GatherTouched" >> beam.CombineGlobally(beam.combiners.ToSetCombineFn()))
         snapshots = summary_files | "ReadSummaries" >> beam.FlatMap(
-            lambda path, ids: index.read_snapshots(path, frozenset(ids)), beam.pvalue.AsSingleton(touched))
+            lambda paths, ids: index.read_snapshots(paths, frozenset(ids)), beam.pvalue.AsSingleton(touched))
         return (
             {"stored": snapshots | "KeySnapshots" >> beam.Map(lambda s: (s.story_id, s)), "members": members}
             | "JoinStories" >> beam.CoGroupByKey()
