@@ -14,7 +14,6 @@ it does not cover are read directly, and deleting ``_state/keys`` is always safe
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from transforms.sink import read_parquet
 from transforms.urls import canonicalize_url, stable_id
 
 __all__ = [
@@ -49,18 +49,12 @@ KEY_INDEX_SCHEMA = pa.schema([
 MAX_INDEX_FILES = 16
 
 
-def _read_columns(path: str, columns: list[str]) -> pa.Table:
-    # ParquetFile.read: about 40% less than pq.read_table (the dataset layer) on a small file.
-    with FileSystems.open(path) as handle:
-        return pq.ParquetFile(io.BytesIO(handle.read())).read(columns=columns)
-
-
 def _keys_of_file(path: str, table: str) -> pa.Table:
     """The distinct keys of one committed data file of ``table``, with their moment (``key``, ``moment``)."""
     if table == "comments":
-        ids = _read_columns(path, ["comment_id"]).column("comment_id").combine_chunks()
+        ids = read_parquet(path, ["comment_id"]).column("comment_id").combine_chunks()
         return pa.table({"key": ids, "moment": pa.nulls(len(ids), _UTC_TIME)})
-    rows = _read_columns(path, ["article_id", "url", "published_at", "fetched_at"])
+    rows = read_parquet(path, ["article_id", "url", "published_at", "fetched_at"])
     moments = pc.coalesce(rows.column("published_at"), rows.column("fetched_at")).cast(_UTC_TIME).to_pylist()
     # An article's id and URL key are often the same: one row per key, recent if any of its rows is.
     latest: dict[str, datetime | None] = {}
@@ -125,7 +119,7 @@ def key_sources(out: str, table: str) -> KeySources:
     data = {_relative(path, root): size for path, size in _match(FileSystems.join(root, "**", "*.parquet")).items()}
     valid, stale, covered = [], [], set()
     for index_file in sorted(_match(FileSystems.join(_index_dir(out, table), "*.parquet"))):
-        files = _read_columns(index_file, ["file", "size"]).group_by(["file", "size"]).aggregate([])
+        files = read_parquet(index_file, ["file", "size"]).group_by(["file", "size"]).aggregate([])
         pairs = list(zip(files.column("file").to_pylist(), files.column("size").to_pylist(), strict=True))
         if all(data.get(name) == size for name, size in pairs):
             valid.append(index_file)
@@ -177,7 +171,7 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
     root = FileSystems.join(out, table)
     fresh = _index_rows(root, table, sources.data_files, threads)
     if sources.stale_index_files or len(sources.index_files) + 1 > max_files:
-        parts = [_read_columns(index_file, KEY_INDEX_SCHEMA.names) for index_file in sources.index_files]
+        parts = [read_parquet(index_file, KEY_INDEX_SCHEMA.names) for index_file in sources.index_files]
         _write_index(out, table, pa.concat_tables([*parts, fresh]))
         # After the merged file is in: a crash in between leaves duplicate rows, which are harmless.
         FileSystems.delete([*sources.index_files, *sources.stale_index_files])
@@ -189,7 +183,7 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
 def _read_source(source: tuple[str, str], table: str, recent_after: datetime | None) -> Iterator[tuple[str, bool]]:
     kind, path = source
     if kind == "index":
-        yield from _key_flags(_read_columns(path, ["key", "moment"]), recent_after)
+        yield from _key_flags(read_parquet(path, ["key", "moment"]), recent_after)
     else:
         yield from _key_flags(_keys_of_file(path, table), recent_after)
 

@@ -32,7 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.arrow import TableSpec
 from schemas.records import ActorTag, Article, TopicTag
-from transforms.sink import PendingFile, commit_file, temp_dir
+from transforms.sink import PendingFile, commit_file, read_parquet, temp_dir
 from transforms.stories.records import Candidates, Needs, Profile, StorySnapshot
 from transforms.urls import stable_id
 
@@ -146,15 +146,9 @@ def _snapshot_from_row(row: dict[str, Any]) -> StorySnapshot:
     )
 
 
-def _read_table(path: str) -> pa.Table:
-    with FileSystems.open(path) as handle:
-        # ParquetFile, not read_table: its dataset layer costs more than reading a state file's few rows.
-        return pq.ParquetFile(io.BytesIO(handle.read())).read()
-
-
 def _read_tables(paths: Sequence[str]) -> pa.Table | None:
     """The rows of several state files as one table (files of older layouts promoted to the newest)."""
-    tables = [table for table in map(_read_table, paths) if table.num_rows]
+    tables = [table for table in map(read_parquet, paths) if table.num_rows]
     return pa.concat_tables(tables, promote_options="default") if tables else None
 
 
