@@ -31,7 +31,7 @@ from pipeline.preflight import Preflight, preflight_feeds
 from pipeline.report import RunReport, event_of, summarize, write_report
 from pipeline.runstate import RunLock, load_listings, load_validators, save_listings, save_validators
 from schemas.arrow import ARTICLES, COMMENTS, FAILURES, MENTIONS, STORIES, to_row, utc_date
-from schemas.records import Comment, FeedEntry, Failure, RawPage
+from schemas.records import Article, Comment, FeedEntry, Failure, RawPage
 from transforms.boilerplate import RemoveSourceBoilerplate
 from transforms.comments.stage import AttachCommentThreads, thread_of_page
 from transforms.feeds import FeedPoll, PrefetchedFeed, ReadFeeds, Validators
@@ -49,6 +49,10 @@ LOGGER = logging.getLogger(__name__)
 
 def _key_entry(entry: FeedEntry) -> tuple[str, FeedEntry]:
     return entry.article_id, entry
+
+
+def _article_id(article: Article) -> str:
+    return article.article_id
 
 
 def _is_new_article(page: RawPage) -> bool:
@@ -84,9 +88,10 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
         | "ReadFeeds" >> ReadFeeds(config.fetch, validators, prefetched)
     )
     window = timedelta(days=config.comments_window_days)
-    known_articles = p | "ReadKnownArticles" >> ReadKnownKeys(out, "articles", recent_window=window)
-    known_comments = p | "ReadKnownComments" >> ReadKnownKeys(out, "comments")
-    entries = feeds.entries | "KeyEntries" >> beam.Map(_key_entry) | "DropKnownEntries" >> DropKnown(known_articles)
+    keyed_entries = feeds.entries | "KeyEntries" >> beam.Map(_key_entry)
+    known_entries = keyed_entries | "EntryKeys" >> beam.Keys() | "ReadKnownEntries" >> ReadKnownKeys(
+        out, "articles", recent_window=window)
+    entries = keyed_entries | "DropKnownEntries" >> DropKnown(known_entries)
     refresh = entries.known_recent | "MarkCommentRefresh" >> beam.Map(_for_comment_refresh)
     intervals = {f.url: f.min_interval_s for f in config.feeds if f.min_interval_s is not None}
     comments_config = config.comments if config.comments.enabled else None
@@ -100,9 +105,16 @@ def build_pipeline(p: beam.Pipeline, config: IngestConfig, validators: Mapping[s
     extracted = new_pages | "ExtractArticles" >> ExtractArticles(config.extract)
     cleaned = extracted.articles | "RemoveSourceBoilerplate" >> RemoveSourceBoilerplate(config.extract, out)
     threads = fetched.pages | "ThreadOfPage" >> beam.Map(thread_of_page)
-    articles = (cleaned, threads) | "AttachCommentThreads" >> AttachCommentThreads(known_articles)
-    comments = articles.comments | "KeyComments" >> beam.Map(_key_comment) | "DropKnownComments" >> DropKnown(
-        known_comments)
+    known_pages = (
+        (cleaned | "ArticleIds" >> beam.Map(_article_id), threads | "ThreadIds" >> beam.Keys())
+        | "FlattenPageIds" >> beam.Flatten()
+        | "ReadKnownPages" >> ReadKnownKeys(out, "articles", recent_window=window)
+    )
+    articles = (cleaned, threads) | "AttachCommentThreads" >> AttachCommentThreads(known_pages)
+    keyed_comments = articles.comments | "KeyComments" >> beam.Map(_key_comment)
+    known_comments = keyed_comments | "CommentIds" >> beam.Keys() | "ReadKnownComments" >> ReadKnownKeys(
+        out, "comments")
+    comments = keyed_comments | "DropKnownComments" >> DropKnown(known_comments)
     tagged_articles = articles.articles | "TagArticles" >> TagActorsAndTopics(config.tagging)
     tagged_comments = comments.unknown | "TagComments" >> TagActorsAndTopics(config.tagging)
     stories = tagged_articles.documents | "AssignStories" >> AssignStories(config.stories, out=out,

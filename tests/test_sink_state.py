@@ -88,8 +88,18 @@ def test_known_keys_come_from_committed_files(tmp_path: Path) -> None:
     # Uncommitted files under _tmp/ are not "known": a killed run's work is redone.
     write_rows([to_row(_article(2))], ARTICLES, config, ("2025-03-04", "e.org"))
     with TestPipeline() as p:
-        known = p | ReadKnownKeys(str(tmp_path))
+        known = p | beam.Create(sorted(keys)) | ReadKnownKeys(str(tmp_path))
         assert_that(known, equal_to([(key, False) for key in keys]))
+
+
+def test_known_keys_are_only_the_ones_asked_about(tmp_path: Path) -> None:
+    _commit_articles(tmp_path, "r1", range(3))
+    stored = _article(1).article_id
+    with TestPipeline() as p:  # keys of stored articles the job does not ask about never enter the join
+        asked = p | beam.Create([stored, "not-stored"])
+        assert_that(asked | ReadKnownKeys(str(tmp_path)), equal_to([(stored, False)]))
+    with TestPipeline() as p:
+        assert_that(p | beam.Create([]) | ReadKnownKeys(str(tmp_path)), equal_to([]))
 
 
 def test_drop_known_keeps_one_element_per_unknown_key() -> None:
@@ -110,7 +120,7 @@ def test_recent_articles_are_marked_for_comment_refresh(tmp_path: Path) -> None:
 
 def test_empty_output_dir_has_no_known_keys(tmp_path: Path) -> None:
     with TestPipeline() as p:
-        assert_that(p | ReadKnownKeys(str(tmp_path / "missing")), equal_to([]))
+        assert_that(p | beam.Create(["k1"]) | ReadKnownKeys(str(tmp_path / "missing")), equal_to([]))
 
 
 def _commit_articles(out: Path, run_id: str, numbers: range, date: str = "2025-03-04") -> str:
@@ -133,7 +143,8 @@ def test_key_index_serves_the_same_keys_as_the_files(tmp_path: Path) -> None:
     assert len(sources.index_files) == 1 and not sources.data_files
     assert _known(tmp_path) == from_files
     with TestPipeline() as p:  # the job reads the same sources
-        assert_that(p | ReadKnownKeys(str(tmp_path), recent_window=timedelta(days=36500)),
+        asked = p | beam.Create(sorted(key for key, _ in from_files))
+        assert_that(asked | ReadKnownKeys(str(tmp_path), recent_window=timedelta(days=36500)),
                     equal_to(sorted(from_files)))
     # A file committed after the index (a crash before the refresh) is read directly.
     _commit_articles(tmp_path, "r3", range(5, 6))

@@ -31,8 +31,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipeline.config import SinkConfig
 from schemas.arrow import TableSpec, to_row, to_table
 
-__all__ = ["PendingFile", "WriteParquetPartitions", "commit_file", "partition_dir", "read_parquet", "temp_dir",
-           "write_rows"]
+__all__ = ["PendingFile", "WriteParquetPartitions", "commit_file", "list_files", "partition_dir", "read_parquet",
+           "relative_path", "temp_dir", "write_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,16 @@ def write_rows(rows: Sequence[dict[str, Any]], spec: TableSpec, config: SinkConf
     with FileSystems.create(temp_path) as handle:
         handle.write(buffer.getvalue())
     return PendingFile(spec.name, temp_path, final_path, len(rows))
+
+
+def list_files(pattern: str) -> dict[str, int]:
+    """The files matching a glob, with their sizes (none when nothing matches or the directory is missing)."""
+    return {m.path: m.size_in_bytes for m in FileSystems.match([pattern])[0].metadata_list}
+
+
+def relative_path(path: str, root: str) -> str:
+    """``path`` relative to ``root`` (a path under it)."""
+    return path[len(root):].lstrip("/")
 
 
 def read_parquet(path: str, columns: Sequence[str] | None = None) -> pa.Table:

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.sink import read_parquet
+from transforms.sink import list_files, read_parquet, relative_path
 from transforms.urls import canonicalize_url, stable_id
 
 __all__ = [
@@ -90,14 +90,6 @@ def _index_dir(out: str, table: str) -> str:
     return FileSystems.join(out, "_state", "keys", table)
 
 
-def _relative(path: str, root: str) -> str:
-    return path[len(root):].lstrip("/")
-
-
-def _match(pattern: str) -> dict[str, int]:
-    return {m.path: m.size_in_bytes for m in FileSystems.match([pattern])[0].metadata_list}
-
-
 @dataclass(frozen=True, slots=True)
 class KeySources:
     """Where one table's stored keys are read from: valid index files, and the data files none covers.
@@ -116,9 +108,10 @@ def key_sources(out: str, table: str) -> KeySources:
     if table not in KEYED_TABLES:
         raise ValueError(f"no known keys for table {table!r}")
     root = FileSystems.join(out, table)
-    data = {_relative(path, root): size for path, size in _match(FileSystems.join(root, "**", "*.parquet")).items()}
+    listed = list_files(FileSystems.join(root, "**", "*.parquet"))
+    data = {relative_path(path, root): size for path, size in listed.items()}
     valid, stale, covered = [], [], set()
-    for index_file in sorted(_match(FileSystems.join(_index_dir(out, table), "*.parquet"))):
+    for index_file in sorted(list_files(FileSystems.join(_index_dir(out, table), "*.parquet"))):
         files = read_parquet(index_file, ["file", "size"]).group_by(["file", "size"]).aggregate([])
         pairs = list(zip(files.column("file").to_pylist(), files.column("size").to_pylist(), strict=True))
         if all(data.get(name) == size for name, size in pairs):
@@ -147,7 +140,7 @@ def _index_rows(root: str, table: str, files: Sequence[tuple[str, int]], threads
         path, size = path_size
         keys = _keys_of_file(path, table)
         rows = len(keys)
-        return pa.table({"file": pa.array([_relative(path, root)] * rows, pa.string()),
+        return pa.table({"file": pa.array([relative_path(path, root)] * rows, pa.string()),
                          "size": pa.array([size] * rows, pa.int64()), "key": keys.column("key"),
                          "moment": keys.column("moment")}, schema=KEY_INDEX_SCHEMA)
     # Each file is one small read: on an object store mostly waiting, so a few run at once.
@@ -162,7 +155,7 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
 
     Returns how many data files it indexed.
     """
-    leftovers = list(_match(FileSystems.join(_index_dir(out, table), ".keys-*.tmp")))
+    leftovers = list(list_files(FileSystems.join(_index_dir(out, table), ".keys-*.tmp")))
     if leftovers:  # from a driver killed while writing one; never read, as the names do not match
         FileSystems.delete(leftovers)
     sources = key_sources(out, table)
@@ -180,12 +173,13 @@ def refresh_key_index(out: str, table: str, *, max_files: int = MAX_INDEX_FILES,
     return len(sources.data_files)
 
 
-def _read_source(source: tuple[str, str], table: str, recent_after: datetime | None) -> Iterator[tuple[str, bool]]:
+def _read_source(source: tuple[str, str], table: str, recent_after: datetime | None,
+                 wanted: Sequence[str] | None = None) -> Iterator[tuple[str, bool]]:
     kind, path = source
-    if kind == "index":
-        yield from _key_flags(read_parquet(path, ["key", "moment"]), recent_after)
-    else:
-        yield from _key_flags(_keys_of_file(path, table), recent_after)
+    keys = read_parquet(path, ["key", "moment"]) if kind == "index" else _keys_of_file(path, table)
+    if wanted is not None:  # in Arrow: a store's keys are many, a job's few
+        keys = keys.filter(pc.is_in(keys.column("key"), value_set=pa.array(wanted, pa.string())))
+    yield from _key_flags(keys, recent_after)
 
 
 def _sources_to_read(sources: KeySources) -> list[tuple[str, str]]:
@@ -200,12 +194,14 @@ def stored_keys(out: str, table: str = "articles", *,
 
 
 class ReadKnownKeys(beam.PTransform):  # type: ignore[misc]
-    """Reads the keys of every row already stored in one table under ``out``, as ``(key, is_recent)``.
+    """Of the keys a job asks about, the ones already stored in one table under ``out``, as ``(key, is_recent)``.
 
-    For ``articles`` the keys are article ids and canonical-URL ids; for ``comments``, comment ids.
-    Which files to read (the key index, and the committed files it does not cover) is decided when
-    the pipeline is built; the reading runs in the job, one file per element. A key stored in two
-    files comes twice: ``DropKnown`` and the comments join take any number.
+    Input: ``PCollection[str]`` of the job's keys. For ``articles`` the stored keys are article ids
+    and canonical-URL ids; for ``comments``, comment ids. Which files to read (the key index, and the
+    committed files it does not cover) is decided when the pipeline is built; the reading runs in the
+    job, one file per element, and keeps only the job's keys (a side input), so what crosses the
+    joins grows with the job, not with the store. A key stored in two files comes twice: ``DropKnown``
+    and the comments join take any number.
 
     Args:
         out: the output root.
@@ -221,15 +217,15 @@ class ReadKnownKeys(beam.PTransform):  # type: ignore[misc]
         self._table = table
         self._recent_window = recent_window
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+    def expand(self, wanted: beam.PCollection) -> beam.PCollection:
         recent_after = None
         if self._recent_window is not None:
             recent_after = datetime.now(timezone.utc) - self._recent_window
         return (
-            pbegin
+            wanted.pipeline
             | "ListKeySources" >> beam.Create(_sources_to_read(key_sources(self._out, self._table)))
             | "Reshuffle" >> beam.Reshuffle()
-            | "ReadKeys" >> beam.FlatMap(_read_source, self._table, recent_after)
+            | "ReadKeys" >> beam.FlatMap(_read_source, self._table, recent_after, beam.pvalue.AsList(wanted))
         )
 
 
