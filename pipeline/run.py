@@ -39,7 +39,7 @@ from transforms.extract import ExtractArticles
 from transforms.fetch import FetchPages
 from transforms.sink import WriteParquetPartitions, commit_file, temp_dir, write_rows
 from transforms.state import KEYED_TABLES, DropKnown, ReadKnownKeys, refresh_key_index
-from transforms.stories import AssignStories, commit_story_state
+from transforms.stories import AssignStories, commit_story_state, compact_story_state
 from transforms.tagging.transform import TagActorsAndTopics
 
 __all__ = ["build_pipeline", "run_ingest"]
@@ -205,6 +205,8 @@ def _run_job(config: IngestConfig, job: str, validators: Mapping[str, Validators
     # Driver-side state follows the data it describes: committed only once the data is, and before
     # the next job, whose stories stage must see this job's articles.
     commit_story_state(config.sink.out, job)
+    merged = compact_story_state(config.sink.out)
+    LOGGER.debug("stories state: %d small file(s) merged", merged)
     return events
 
 

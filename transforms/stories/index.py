@@ -6,6 +6,8 @@ Layout (all through Beam's ``FileSystems``, so it works on object stores)::
     _state/stories/summaries/date=<last seen>/part-<run_id>-<token>.parquet   one row per story per run
     _state/stories/runs/<run_id>.json              commit marker, written last
     _state/stories/runs/<run_id>.recovered.json    articles files whose state this run rebuilt
+    _state/stories/runs/compact<id>.json           a compaction's marker (its merged files are part-compact<id>-*)
+    _state/stories/runs/compact<id>.replaces.json  the files it replaces, until they are deleted
 
 A run writes its files under ``DIR/_tmp/<run_id>/`` and ``commit_story_state`` renames them into
 place after the data is committed, then writes the marker. Files of runs without a marker are
@@ -19,8 +21,10 @@ from __future__ import annotations
 import io
 import json
 import posixpath
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -32,7 +36,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.arrow import TableSpec
 from schemas.records import ActorTag, Article, TopicTag
-from transforms.sink import PendingFile, commit_file, read_parquet, temp_dir
+from transforms.sink import PendingFile, commit_file, list_files, read_parquet, relative_path, temp_dir
 from transforms.stories.records import Candidates, Needs, Profile, StorySnapshot
 from transforms.urls import stable_id
 
@@ -42,6 +46,7 @@ __all__ = [
     "CommittedState",
     "article_from_row",
     "commit_story_state",
+    "compact_story_state",
     "committed_state",
     "orphan_article_files",
     "pending_manifest_path",
@@ -56,6 +61,9 @@ __all__ = [
 ]
 
 STATE_ROOT = "_state/stories"
+# A state file below this size is merged with its date's other small files (see compact_story_state).
+SMALL_STATE_FILE_BYTES = 256 * 1024
+_REPLACES = ".replaces.json"
 _PAIR = lambda a, b: pa.list_(pa.struct([pa.field(a, pa.string()), pa.field(b, pa.string())]))  # noqa: E731
 _COUNTED = pa.list_(pa.struct([pa.field("id", pa.string()), pa.field("name", pa.string()),
                                pa.field("n", pa.int32())]))
@@ -219,14 +227,16 @@ def read_snapshots(paths: Sequence[str], story_ids: frozenset[str]) -> Iterator[
 
 @dataclass(frozen=True, slots=True)
 class CommittedState:
-    """Which runs committed their stories state, and which articles files were rebuilt by one."""
+    """Which runs committed their stories state, which articles files were rebuilt by one, and which
+    state files a committed compaction replaced but has not deleted yet (only after a crash)."""
 
     runs: frozenset[str]
     recovered: frozenset[str]
+    replaced: frozenset[str] = frozenset()
 
     def covers(self, path: str) -> bool:
         """Whether the state of a data/state file (named ``part-<run_id>-<token>.parquet``) is committed."""
-        return _run_of(path) in self.runs or path in self.recovered
+        return (_run_of(path) in self.runs or path in self.recovered) and path not in self.replaced
 
 
 def _run_of(path: str) -> str:
@@ -235,24 +245,38 @@ def _run_of(path: str) -> str:
 
 
 def _match(pattern: str) -> list[str]:
-    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+    return sorted(list_files(pattern))
 
 
 def _runs_dir(out: str) -> str:
     return FileSystems.join(out, STATE_ROOT, "runs")
 
 
+def _read_json(path: str) -> Any:
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def _compactions(paths: Sequence[str]) -> dict[str, str]:
+    """The compaction lists among the runs dir's files, by compaction id."""
+    return {posixpath.basename(path)[:-len(_REPLACES)]: path for path in paths if path.endswith(_REPLACES)}
+
+
 def committed_state(out: str) -> CommittedState:
-    """Read the commit markers (one listing, plus the rare recovery lists)."""
-    runs, recovered = set(), set()
-    for path in _match(FileSystems.join(_runs_dir(out), "*.json")):
+    """Read the commit markers (one listing, plus the rare recovery and unfinished compaction lists)."""
+    runs, recovered, replaced = set(), set(), set()
+    paths = _match(FileSystems.join(_runs_dir(out), "*.json"))
+    compactions = _compactions(paths)
+    for path in paths:
         name = posixpath.basename(path)
         if name.endswith(".recovered.json"):
-            with FileSystems.open(path) as handle:
-                recovered.update(json.loads(handle.read().decode("utf-8")))
-        else:
+            recovered.update(_read_json(path))
+        elif not name.endswith(_REPLACES):
             runs.add(name[:-len(".json")])
-    return CommittedState(frozenset(runs), frozenset(recovered))
+    for compaction, path in compactions.items():
+        if compaction in runs:  # committed, crashed before deleting the files it replaced
+            replaced.update(FileSystems.join(out, name) for name in _read_json(path)["replaces"])
+    return CommittedState(frozenset(runs), frozenset(recovered), frozenset(replaced))
 
 
 def state_files(out: str, spec: TableSpec, since: str, committed: CommittedState) -> list[str]:
@@ -343,6 +367,74 @@ def commit_story_state(out: str, run_id: str) -> int:
     _write_json(FileSystems.join(_runs_dir(out), f"{run_id}.json"),
                 {"run_id": run_id, "committed_at": datetime.now(timezone.utc).isoformat(), "files": len(notes)})
     return len(notes)
+
+
+def _merge(paths: Sequence[str], target: str) -> None:
+    # Files of older layouts are promoted to the newest (profiles without stored keys get null keys).
+    table = pa.concat_tables([read_parquet(path) for path in paths], promote_options="default")
+    with FileSystems.create(target) as handle:
+        pq.write_table(table, handle, compression="zstd")
+
+
+def _drop(out: str, compaction: str, names: Sequence[str]) -> None:
+    """Delete files of a compaction, then its list: while the list exists, readers skip what it replaced."""
+    if names:
+        FileSystems.delete([FileSystems.join(out, name) for name in names])
+    FileSystems.delete([FileSystems.join(_runs_dir(out), f"{compaction}{_REPLACES}")])
+
+
+def _finish_compactions(out: str) -> None:
+    """Complete what a killed compaction left: delete what it replaced if committed, else what it wrote."""
+    runs = _runs_dir(out)
+    temp_lists = _match(FileSystems.join(runs, f".*{_REPLACES}.tmp"))
+    if temp_lists:  # killed while writing its list, before writing anything else
+        FileSystems.delete(temp_lists)
+    paths = _match(FileSystems.join(runs, "*.json"))
+    for compaction, path in _compactions(paths).items():
+        listed = _read_json(path)
+        committed = FileSystems.join(runs, f"{compaction}.json") in paths
+        names = listed["replaces"] if committed else listed["writes"]
+        _drop(out, compaction, [name for name in names if FileSystems.exists(FileSystems.join(out, name))])
+
+
+def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, threads: int = 8) -> int:
+    """Merge each date's small committed state files into one; returns how many files were replaced.
+
+    A run leaves one small file per date it touched (hourly runs: some 50 a day), and opening a
+    file costs far more than its few rows, so every later run paid for the store's history of
+    runs. Files of ``small_bytes`` or more are left alone: their rows, not the opening, dominate.
+    Driver side, under the run lock, between jobs. Crash-safe the way runs are: the merged files
+    belong to a compaction id whose marker is written after them; a list written first names the
+    files they replace, which readers skip once the marker exists, until they are deleted.
+    """
+    _finish_compactions(out)
+    committed = committed_state(out)
+    groups: list[list[str]] = []
+    for spec in (PROFILES_STATE, SUMMARIES_STATE):
+        by_date: defaultdict[str, list[str]] = defaultdict(list)
+        for path, size in list_files(FileSystems.join(out, spec.name, "date=*", "*.parquet")).items():
+            if size < small_bytes and committed.covers(path):
+                by_date[posixpath.dirname(path)].append(path)
+        groups += [sorted(paths) for paths in by_date.values() if len(paths) > 1]
+    if not groups:
+        return 0
+    compaction = f"compact{uuid.uuid4().hex[:16]}"
+    targets = [FileSystems.join(posixpath.dirname(paths[0]), f"part-{compaction}-{stable_id(*paths)[:20]}.parquet")
+               for paths in groups]
+    listing = {"replaces": [relative_path(p, out) for paths in groups for p in paths],
+               "writes": [relative_path(t, out) for t in targets]}
+    runs = _runs_dir(out)
+    temp = FileSystems.join(runs, f".{compaction}{_REPLACES}.tmp")
+    _write_json(temp, listing)
+    FileSystems.rename([temp], [FileSystems.join(runs, f"{compaction}{_REPLACES}")])  # whole or absent
+    # Each merge is a few small reads and one write: on an object store mostly waiting.
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(_merge, groups, targets))
+    _write_json(FileSystems.join(runs, f"{compaction}.json"),
+                {"run_id": compaction, "committed_at": datetime.now(timezone.utc).isoformat(),
+                 "files": len(targets), "replaced": len(listing["replaces"])})
+    _drop(out, compaction, listing["replaces"])
+    return len(listing["replaces"])
 
 
 def recovered_note(path: str) -> PendingFile:

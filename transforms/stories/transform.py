@@ -12,7 +12,7 @@ keys (LSH bands, keyword pairs, actors), pair scoring, summaries (by story id). 
 a vectorised match of each stored row's keys against the run's needed keys, so the stored
 articles that share nothing with the run never become Python objects, and each needed key brings
 at most ``max_postings`` stored members. What grows with the store is that scan, in C, over the
-state files of the read window: one small file per run and date, read in batches.
+state files of the read window, read in batches (the driver merges each date's small files between jobs).
 ``Resolve`` is the one global step: story assignment is an online clustering whose result depends
 on order, so it sees the run's new articles and their scored edges (small records, no text).
 """
@@ -49,7 +49,7 @@ __all__ = ["AssignStories", "StoriesResult"]
 NAMESPACE = "stories"
 _STORED_PROFILES, _STORED_SUMMARIES, _ORPHANS = "profiles", "summaries", "orphans"
 _POSTINGS, _URLS = "postings", "urls"
-# State files read together: a run leaves one small file per date it touched, so a store holds many.
+# State files read together: each job leaves one small file per date it touched, merged only after it.
 _FILES_PER_READ = 64
 
 
