@@ -6,7 +6,7 @@ left out, so sample counts are on-CPU time. Each sample is charged to the *inner
 its stack: time inside trafilatura called from ``transforms/extract.py`` is the extract stage's.
 
     python -m bench.profile_pipeline --articles 1000 [--workers 2] [--out bench/results/profile.json]
-        [--keep-raw stacks.txt] [--rerun | --stored 3000]
+        [--keep-raw stacks.txt] [--rerun | --stored 3000 [--empty-store]]
 """
 
 from __future__ import annotations
@@ -129,18 +129,21 @@ def newsingest_argv(feeds: Path, out: Path, workers: int) -> list[str]:
 
 
 def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, rerun: bool = False,
-                stored: int = 0, keep_raw: Path | None = None) -> dict[str, Any]:
+                stored: int = 0, empty_store: bool = False, keep_raw: Path | None = None) -> dict[str, Any]:
     """One profiled newsingest run over a fresh site of ``n_articles``: stages, hot spots, timing.
 
     With ``rerun``, a first run ingests everything unprofiled and the profiled run is the second,
     over unchanged feeds: the fixed cost of a run with nothing new. With ``stored``, a first run
     ingests that many other articles of the same feeds unprofiled: the profile is of a job on a
-    grown store.
+    grown store; adding ``empty_store`` profiles the same articles on an empty store instead, the
+    pair to compare with (the HTML stages' cost depends on which pages a run gets).
     """
     py_spy = shutil.which("py-spy") or str(repo_root() / ".venv" / "bin" / "py-spy")
     plan = plan_articles(load_pages(), stored + n_articles, n_hosts=n_hosts)
     with tempfile.TemporaryDirectory(prefix="newsingest-profile-") as tmp, BenchSite(plan, n_hosts) as site:
-        if stored:
+        if stored and empty_store:
+            site.publish(plan[stored:])
+        elif stored:
             site.publish(plan[:stored])
             run_child(newsingest_argv(write_feeds_toml(Path(tmp) / "stored.toml", site.feed_urls()),
                                       Path(tmp) / "out", workers))
@@ -161,7 +164,8 @@ def profile_run(n_articles: int, workers: int, rate: int, n_hosts: int = 24, *, 
             shutil.copyfile(raw, keep_raw)
         stacks = parse_raw(raw.read_text(encoding="utf-8", errors="replace").splitlines())
     result = attribute_stacks(stacks, str(repo_root()))
-    result.update(articles=n_articles, workers=workers, rerun=rerun, stored=stored, rate_hz=rate,
+    result.update(articles=n_articles, workers=workers, rerun=rerun, stored=stored, empty_store=empty_store,
+                  rate_hz=rate,
                   wall_s=run.seconds,
                   cpu_s_per_article={k: round(v["samples"] / rate / n_articles * 1000, 2)
                                      for k, v in result["stages"].items()},
@@ -190,11 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rerun", action="store_true", help="profile a second run over unchanged feeds")
     parser.add_argument("--stored", type=int, default=0,
                         help="first ingest this many other articles of the same feeds, unprofiled")
+    parser.add_argument("--empty-store", action="store_true",
+                        help="with --stored: profile the same new articles on an empty store (the pair)")
     parser.add_argument("--out", type=Path, default=repo_root() / "bench" / "results" / "profile.json")
     parser.add_argument("--keep-raw", type=Path, help="also keep py-spy's collapsed stacks here (for drilling down)")
     args = parser.parse_args(argv)
+    if args.empty_store and not args.stored:
+        parser.error("--empty-store needs --stored")
     result = profile_run(args.articles, args.workers, args.rate, rerun=args.rerun, stored=args.stored,
-                         keep_raw=args.keep_raw)
+                         empty_store=args.empty_store, keep_raw=args.keep_raw)
     result["machine"] = machine_info()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
