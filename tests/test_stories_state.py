@@ -120,28 +120,12 @@ def test_members_outside_the_window_stay_in_the_file(tmp_path: Path) -> None:
     assert not _read(path, Needs(late, frozenset())).postings
 
 
-def _state_file(out: Path, spec: index.TableSpec, date: str, run_id: str, rows: list[dict]) -> Path:
-    path = out / spec.name / f"date={date}" / f"part-{run_id}-0.parquet"
+def _state_file(out: Path, spec: index.TableSpec, run_id: str, rows: list[dict]) -> Path:
+    """A state file in the partition of its rows' date, as a job writes it."""
+    path = out / spec.name / f"date={rows[0]['date']}" / f"part-{run_id}-0.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(to_table(rows, spec), path)
     return path
-
-
-def _store(out: Path) -> None:
-    """Three committed runs' state over two dates (one file without stored keys), and a killed run's."""
-    stored, runs = _stored(), out / index.STATE_ROOT / "runs"
-    profile_rows = [index.profile_row(p, candidate_keys(p, CONFIG)) for p in stored]
-    legacy = pa.Table.from_pylist(profile_rows[6:9], schema=index.PROFILES_STATE.schema).drop_columns(["keys", "date"])
-    for date, run_id, rows in (("2025-03-10", "r1", profile_rows[:3]), ("2025-03-10", "r2", profile_rows[3:6]),
-                               ("2025-03-11", "r2", profile_rows[9:]), ("2025-03-10", "killed", profile_rows[:1])):
-        _state_file(out, index.PROFILES_STATE, date, run_id, rows)
-    pq.write_table(legacy, out / index.PROFILES_STATE.name / "date=2025-03-10" / "part-r3-0.parquet")
-    for run_id, profiles in (("r1", stored[:4]), ("r2", stored[4:])):
-        snapshots = [index.snapshot_row(_snapshot(p, run_id)) for p in profiles]
-        _state_file(out, index.SUMMARIES_STATE, "2025-03-10", run_id, snapshots)
-    runs.mkdir(parents=True)
-    for run_id in ("r1", "r2", "r3"):
-        (runs / f"{run_id}.json").write_text("{}")
 
 
 def _snapshot(profile: Profile, run_id: str) -> StorySnapshot:
@@ -150,15 +134,32 @@ def _snapshot(profile: Profile, run_id: str) -> StorySnapshot:
                          title=profile.title, representative_id=profile.article_id, updated_at=1.0, run_id=run_id)
 
 
-def _what_a_run_reads(out: Path) -> tuple[set[tuple[str, str]], set[str], list, list[StorySnapshot]]:
+def _store(out: Path) -> None:
+    """Three committed runs' state over two dates (one file without stored keys), and a killed run's."""
+    stored = _stored()
+    stored[9:] = [replace(p, seen_at=p.seen_at + 86_400) for p in stored[9:]]  # a day later
+    rows = [index.profile_row(p, candidate_keys(p, CONFIG)) for p in stored]
+    for run_id, part in (("r1", rows[:3]), ("r2", rows[3:6]), ("r2b", rows[9:]), ("killed", rows[:1])):
+        _state_file(out, index.PROFILES_STATE, run_id, part)
+    legacy = pa.Table.from_pylist(rows[6:9], schema=index.PROFILES_STATE.schema).drop_columns(["keys", "date"])
+    pq.write_table(legacy, out / index.PROFILES_STATE.name / f"date={rows[6]['date']}" / "part-r3-0.parquet")
+    for run_id, profiles in (("r1", stored[:4]), ("r2", stored[4:9])):
+        _state_file(out, index.SUMMARIES_STATE, run_id, [index.snapshot_row(_snapshot(p, run_id)) for p in profiles])
+    runs = out / index.STATE_ROOT / "runs"
+    runs.mkdir(parents=True)
+    for run_id in ("r1", "r2", "r2b", "r3"):
+        (runs / f"{run_id}.json").write_text("{}")
+
+
+def _what_a_run_reads(out: Path, since: str = "2025-03-01") -> tuple[set[tuple[str, str]], set[str], list, list]:
     new = _new()
-    needs = _needs(new, frozenset({_stored()[9].url_key}))
+    needs = _needs(new, frozenset({_stored()[9].url_key, _stored()[1].url_key}))
     committed = index.committed_state(str(out))
-    profiles = index.state_files(str(out), index.PROFILES_STATE, "2025-03-01", committed)
+    profiles = index.state_files(str(out), index.PROFILES_STATE, since, committed)
     found = index.read_candidates(profiles, needs, lambda p: candidate_keys(p, CONFIG),
-                                  lambda key: key_window_s(key, CONFIG), CONFIG.max_postings)
-    summaries = index.state_files(str(out), index.SUMMARIES_STATE, "2025-03-01", committed)
-    snapshots = list(index.read_snapshots(summaries, frozenset(f"s{i}" for i in range(12))))
+                                  lambda key: key_window_s(key, CONFIG), CONFIG.max_postings, since=since)
+    summaries = index.state_files(str(out), index.SUMMARIES_STATE, since, committed)
+    snapshots = list(index.read_snapshots(summaries, frozenset(f"s{i}" for i in range(12)), since=since))
     return (_pairs(found.postings, new), {p.article_id for p in found.profiles}, sorted(found.urls),
             sorted(snapshots, key=lambda s: s.story_id))
 
@@ -170,29 +171,38 @@ def _state_names(out: Path) -> set[str]:
 
 def test_compaction_merges_small_files_and_runs_read_the_same(tmp_path: Path) -> None:
     _store(tmp_path)
-    before = _what_a_run_reads(tmp_path)
-    assert len(before[0]) and len(before[3]) == 12
-    assert index.compact_story_state(str(tmp_path)) == 5  # 3 profiles files of one date, 2 summaries files
-    after = _what_a_run_reads(tmp_path)
-    assert after == before
+    before, later_only = _what_a_run_reads(tmp_path), _what_a_run_reads(tmp_path, "2025-03-09")
+    assert before[0] and len(before[2]) == 2 and len(before[3]) == 9
+    assert len(later_only[2]) == 1 and not later_only[3]  # only the later file: one linked URL, no stories
+    # All committed small files of a table, whatever their date: 4 profiles files, 2 summaries files.
+    assert index.compact_story_state(str(tmp_path), min_files=2) == 6
+    assert _what_a_run_reads(tmp_path) == before
+    # The merged file sits in the partition of its latest date; a read from that date on drops the rest.
+    assert _what_a_run_reads(tmp_path, "2025-03-09") == later_only
     names = _state_names(tmp_path)
-    profiles = sorted(n for n in names if n.startswith("profiles/date=2025-03-10/"))
-    # One merged file per date and table; the killed run's file stays (not ours to judge); nothing left over.
-    assert len(profiles) == 2 and "profiles/date=2025-03-10/part-killed-0.parquet" in profiles
-    assert "profiles/date=2025-03-11/part-r2-0.parquet" in names
+    assert sorted(n.rsplit("/", 1)[0] for n in names if n.startswith("profiles/")) == [
+        "profiles/date=2025-03-08", "profiles/date=2025-03-09"]  # the killed run's file (not ours), the merged one
+    assert "profiles/date=2025-03-08/part-killed-0.parquet" in names
     assert len([n for n in names if n.startswith("summaries/")]) == 1
     assert not [n for n in names if "replaces" in n]
-    assert index.compact_story_state(str(tmp_path)) == 0
+    assert index.compact_story_state(str(tmp_path), min_files=2) == 0
+
+
+def test_small_files_are_merged_once_there_are_enough(tmp_path: Path) -> None:
+    _store(tmp_path)  # 4 committed small profiles files, 2 summaries files
+    assert index.MERGE_AT_FILES == 4 and index.compact_story_state(str(tmp_path)) == 4
+    assert len(list((tmp_path / index.SUMMARIES_STATE.name).glob("*/*.parquet"))) == 2
 
 
 def test_large_files_are_left_alone(tmp_path: Path) -> None:
     _store(tmp_path)
     before = _what_a_run_reads(tmp_path)
-    date = tmp_path / index.PROFILES_STATE.name / "date=2025-03-10"
-    committed = sorted((p for p in date.iterdir() if "killed" not in p.name), key=lambda p: p.stat().st_size)
+    profiles = tmp_path / index.PROFILES_STATE.name
+    committed = sorted((p for p in profiles.glob("*/*.parquet") if "killed" not in p.name),
+                       key=lambda p: p.stat().st_size)
     largest = committed[-1]
-    index.compact_story_state(str(tmp_path), small_bytes=largest.stat().st_size)
-    left = sorted(p.name for p in date.iterdir())
+    index.compact_story_state(str(tmp_path), small_bytes=largest.stat().st_size, min_files=2)
+    left = {p.name for p in profiles.glob("*/*.parquet")}
     assert largest.name in left and not any(p.name in left for p in committed[:-1])
     assert len(left) == 3  # the large file, the merged one and the killed run's
     assert _what_a_run_reads(tmp_path) == before
@@ -203,18 +213,19 @@ def test_compaction_killed_before_its_marker_is_undone(tmp_path: Path, monkeypat
     before, names = _what_a_run_reads(tmp_path), _state_names(tmp_path)
     merge = index._merge
 
-    def killed_after_writing(paths: list[str], target: str) -> None:
-        merge(paths, target)
+    def killed_after_writing(paths: list[str], target: str, pool: object) -> None:
+        merge(paths, target, pool)
         raise RuntimeError("killed")
 
     monkeypatch.setattr(index, "_merge", killed_after_writing)
     with pytest.raises(RuntimeError):
-        index.compact_story_state(str(tmp_path), threads=1)
-    assert _what_a_run_reads(tmp_path) == before  # the merged files have no marker: not read
+        index.compact_story_state(str(tmp_path), min_files=2)
+    assert _what_a_run_reads(tmp_path) == before  # the merged file has no marker: not read
     monkeypatch.setattr(index, "_merge", merge)
-    assert index.compact_story_state(str(tmp_path)) == 5  # the next one undoes the half-done one, then merges
+    # The next one undoes the half-done one, then merges.
+    assert index.compact_story_state(str(tmp_path), min_files=2) == 6
     assert _what_a_run_reads(tmp_path) == before
-    assert len(_state_names(tmp_path)) == len(names) - 5 + 2 + 1  # 2 merged files, 1 marker
+    assert len(_state_names(tmp_path)) == len(names) - 6 + 2 + 1  # 2 merged files, 1 marker
 
 
 def test_compaction_killed_after_its_marker_is_finished(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,11 +238,11 @@ def test_compaction_killed_after_its_marker_is_finished(tmp_path: Path, monkeypa
 
     monkeypatch.setattr(index, "_drop", killed_before_deleting)
     with pytest.raises(RuntimeError):
-        index.compact_story_state(str(tmp_path))
+        index.compact_story_state(str(tmp_path), min_files=2)
     # Merged and replaced files both on disk: the list makes readers skip the replaced ones.
     assert any(n.endswith(".replaces.json") for n in _state_names(tmp_path))
     assert _what_a_run_reads(tmp_path) == before
     monkeypatch.setattr(index, "_drop", drop)
-    assert index.compact_story_state(str(tmp_path)) == 0
+    assert index.compact_story_state(str(tmp_path), min_files=2) == 0
     assert not any("replaces" in n or "part-r1-" in n for n in _state_names(tmp_path))
     assert _what_a_run_reads(tmp_path) == before

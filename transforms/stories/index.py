@@ -2,12 +2,15 @@
 
 Layout (all through Beam's ``FileSystems``, so it works on object stores)::
 
-    _state/stories/profiles/date=<seen date>/part-<run_id>-<token>.parquet    one row per article
-    _state/stories/summaries/date=<last seen>/part-<run_id>-<token>.parquet   one row per story per run
+    _state/stories/profiles/date=<latest seen>/part-<run_id>-<token>.parquet       one row per article
+    _state/stories/summaries/date=<latest last seen>/part-<run_id>-<token>.parquet one row per story per run
     _state/stories/runs/<run_id>.json              commit marker, written last
     _state/stories/runs/<run_id>.recovered.json    articles files whose state this run rebuilt
     _state/stories/runs/compact<id>.json           a compaction's marker (its merged files are part-compact<id>-*)
     _state/stories/runs/compact<id>.replaces.json  the files it replaces, until they are deleted
+
+A file sits in the partition of its latest row's date and may hold earlier dates: readers ask for
+partitions ``date >= since`` and drop the rows dated before ``since``.
 
 A run writes its files under ``DIR/_tmp/<run_id>/`` and ``commit_story_state`` renames them into
 place after the data is committed, then writes the marker. Files of runs without a marker are
@@ -48,6 +51,7 @@ __all__ = [
     "commit_story_state",
     "compact_story_state",
     "committed_state",
+    "day_start",
     "orphan_article_files",
     "pending_manifest_path",
     "profile_row",
@@ -61,8 +65,11 @@ __all__ = [
 ]
 
 STATE_ROOT = "_state/stories"
-# A state file below this size is merged with its date's other small files (see compact_story_state).
+# Small state files (below SMALL_STATE_FILE_BYTES) are merged once there are MERGE_AT_FILES of them,
+# at most MERGE_INPUT_BYTES into one file (see compact_story_state).
 SMALL_STATE_FILE_BYTES = 256 * 1024
+MERGE_AT_FILES = 4
+MERGE_INPUT_BYTES = 32 * 1024 * 1024
 _REPLACES = ".replaces.json"
 _PAIR = lambda a, b: pa.list_(pa.struct([pa.field(a, pa.string()), pa.field(b, pa.string())]))  # noqa: E731
 _COUNTED = pa.list_(pa.struct([pa.field("id", pa.string()), pa.field("name", pa.string()),
@@ -102,7 +109,7 @@ def _day(seconds: float) -> str:
 
 
 def profile_row(p: Profile, keys: Sequence[str]) -> dict[str, Any]:
-    """The state row of a profile (partitioned by the UTC date it was seen) with its candidate keys.
+    """The state row of a profile (dated by the UTC day it was seen) with its candidate keys.
 
     The keys are stored so that a later run finds its candidates with one vectorised look-up per
     file instead of re-deriving the keys of every stored article in Python.
@@ -130,7 +137,7 @@ def _profile_from_row(row: dict[str, Any]) -> Profile:
 
 
 def snapshot_row(s: StorySnapshot) -> dict[str, Any]:
-    """The state row of a story aggregate (partitioned by the UTC date of its last article)."""
+    """The state row of a story aggregate (dated by the UTC day of its last article)."""
     return {
         "story_id": s.story_id, "first_seen": s.first_seen, "last_seen": s.last_seen,
         "article_count": s.article_count, "duplicate_count": s.duplicate_count,
@@ -154,10 +161,22 @@ def _snapshot_from_row(row: dict[str, Any]) -> StorySnapshot:
     )
 
 
-def _read_tables(paths: Sequence[str]) -> pa.Table | None:
-    """The rows of several state files as one table (files of older layouts promoted to the newest)."""
+def day_start(day: str) -> float:
+    """The first second (UTC, epoch seconds) of an ISO date."""
+    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc).timestamp()
+
+
+def _read_tables(paths: Sequence[str], date_column: str, since: str | None) -> pa.Table | None:
+    """The rows of several state files as one table (files of older layouts promoted to the newest),
+    without rows dated before ``since``: a merged file sits in its latest row's partition and may
+    also hold earlier dates, which a read of partitions ``>= since`` would not have seen."""
     tables = [table for table in map(read_parquet, paths) if table.num_rows]
-    return pa.concat_tables(tables, promote_options="default") if tables else None
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="default")
+    if since is not None:
+        table = table.filter(pc.greater_equal(table[date_column], day_start(since)))
+    return table if table.num_rows else None
 
 
 def _stored_keys(table: pa.Table, keys_of: Callable[[Profile], list[str]]) -> pa.Array:
@@ -174,7 +193,7 @@ def _stored_keys(table: pa.Table, keys_of: Callable[[Profile], list[str]]) -> pa
 
 
 def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profile], list[str]],
-                    window_of: Callable[[str], float], max_postings: int) -> Candidates:
+                    window_of: Callable[[str], float], max_postings: int, *, since: str | None = None) -> Candidates:
     """What some committed profiles files hold for this run's new articles, and nothing more.
 
     Only rows sharing a candidate key with a new article (``needs.keys``) or linked from one
@@ -182,11 +201,12 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
     the rows is a scan in C, not Python objects. Per key, all members at or after the key's earliest
     new article are kept, and before it only the latest ``max_postings`` within the key's window:
     a superset of what ``pair_candidates`` takes, so the result equals reading everything. Files are
-    read several at a time because a run leaves one small file per date it touched, and matching
-    them one by one cost a set of the run's keys per file.
+    read several at a time because a store holds many small files, and matching them one by one
+    cost a set of the run's keys per file. Rows seen before the day ``since`` are
+    left out, as their partitions would be.
     """
     result = Candidates()
-    table = _read_tables(paths)
+    table = _read_tables(paths, "seen_at", since)
     if table is None:
         return result
     keys = _stored_keys(table, keys_of)
@@ -217,9 +237,11 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
     return result
 
 
-def read_snapshots(paths: Sequence[str], story_ids: frozenset[str]) -> Iterator[StorySnapshot]:
-    """The aggregates of ``story_ids`` stored in some committed state files (filtered in Arrow)."""
-    table = _read_tables(paths) if story_ids else None
+def read_snapshots(paths: Sequence[str], story_ids: frozenset[str], *,
+                   since: str | None = None) -> Iterator[StorySnapshot]:
+    """The aggregates of ``story_ids`` stored in some committed state files (filtered in Arrow), last
+    seen on the day ``since`` or later."""
+    table = _read_tables(paths, "last_seen", since) if story_ids else None
     if table is not None:
         wanted = table.filter(pc.is_in(table["story_id"], value_set=pa.array(sorted(story_ids), pa.string())))
         yield from map(_snapshot_from_row, wanted.to_pylist())
@@ -369,9 +391,22 @@ def commit_story_state(out: str, run_id: str) -> int:
     return len(notes)
 
 
-def _merge(paths: Sequence[str], target: str) -> None:
+def _merge_groups(small: dict[str, int]) -> list[list[str]]:
+    """Small files in date order, cut where a group would read more than ``MERGE_INPUT_BYTES``."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for path in sorted(small, key=lambda p: (posixpath.basename(posixpath.dirname(p)), p)):
+        if groups[-1] and size + small[path] > MERGE_INPUT_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(path)
+        size += small[path]
+    return [group for group in groups if len(group) > 1]
+
+
+def _merge(paths: Sequence[str], target: str, pool: ThreadPoolExecutor) -> None:
     # Files of older layouts are promoted to the newest (profiles without stored keys get null keys).
-    table = pa.concat_tables([read_parquet(path) for path in paths], promote_options="default")
+    table = pa.concat_tables(list(pool.map(read_parquet, paths)), promote_options="default")
     with FileSystems.create(target) as handle:
         pq.write_table(table, handle, compression="zstd")
 
@@ -397,12 +432,17 @@ def _finish_compactions(out: str) -> None:
         _drop(out, compaction, [name for name in names if FileSystems.exists(FileSystems.join(out, name))])
 
 
-def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, threads: int = 8) -> int:
-    """Merge each date's small committed state files into one; returns how many files were replaced.
+def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, min_files: int = MERGE_AT_FILES,
+                        threads: int = 4) -> int:
+    """Merge the small committed state files of each table once there are ``min_files`` of them;
+    returns how many files were replaced.
 
-    A run leaves one small file per date it touched (hourly runs: some 50 a day), and opening a
-    file costs far more than its few rows, so every later run paid for the store's history of
-    runs. Files of ``small_bytes`` or more are left alone: their rows, not the opening, dominate.
+    A job leaves a file per table and bundle (an hourly cron run: one small file a run), and
+    opening a Parquet file costs far more than its few rows, so every later run paid for the
+    store's history of jobs. Small files of all dates are merged together, in date order, into the
+    partition of their latest date (readers drop rows dated before the partitions they ask for).
+    Files of ``small_bytes`` or more are left alone: their rows, not the opening, are the cost.
+
     Driver side, under the run lock, between jobs. Crash-safe the way runs are: the merged files
     belong to a compaction id whose marker is written after them; a list written first names the
     files they replace, which readers skip once the marker exists, until they are deleted.
@@ -411,15 +451,14 @@ def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, 
     committed = committed_state(out)
     groups: list[list[str]] = []
     for spec in (PROFILES_STATE, SUMMARIES_STATE):
-        by_date: defaultdict[str, list[str]] = defaultdict(list)
-        for path, size in list_files(FileSystems.join(out, spec.name, "date=*", "*.parquet")).items():
-            if size < small_bytes and committed.covers(path):
-                by_date[posixpath.dirname(path)].append(path)
-        groups += [sorted(paths) for paths in by_date.values() if len(paths) > 1]
+        listed = list_files(FileSystems.join(out, spec.name, "date=*", "*.parquet"))
+        small = {path: size for path, size in listed.items() if size < small_bytes and committed.covers(path)}
+        if len(small) >= max(min_files, 2):
+            groups += _merge_groups(small)
     if not groups:
         return 0
     compaction = f"compact{uuid.uuid4().hex[:16]}"
-    targets = [FileSystems.join(posixpath.dirname(paths[0]), f"part-{compaction}-{stable_id(*paths)[:20]}.parquet")
+    targets = [FileSystems.join(posixpath.dirname(paths[-1]), f"part-{compaction}-{stable_id(*paths)[:20]}.parquet")
                for paths in groups]
     listing = {"replaces": [relative_path(p, out) for paths in groups for p in paths],
                "writes": [relative_path(t, out) for t in targets]}
@@ -427,9 +466,10 @@ def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, 
     temp = FileSystems.join(runs, f".{compaction}{_REPLACES}.tmp")
     _write_json(temp, listing)
     FileSystems.rename([temp], [FileSystems.join(runs, f"{compaction}{_REPLACES}")])  # whole or absent
-    # Each merge is a few small reads and one write: on an object store mostly waiting.
+    # Each file is one small read: on an object store mostly waiting, so a few run at once.
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(_merge, groups, targets))
+        for paths, target in zip(groups, targets, strict=True):
+            _merge(paths, target, pool)
     _write_json(FileSystems.join(runs, f"{compaction}.json"),
                 {"run_id": compaction, "committed_at": datetime.now(timezone.utc).isoformat(),
                  "files": len(targets), "replaced": len(listing["replaces"])})

@@ -12,7 +12,8 @@ keys (LSH bands, keyword pairs, actors), pair scoring, summaries (by story id). 
 a vectorised match of each stored row's keys against the run's needed keys, so the stored
 articles that share nothing with the run never become Python objects, and each needed key brings
 at most ``max_postings`` stored members. What grows with the store is that scan, in C, over the
-state files of the read window, read in batches (the driver merges each date's small files between jobs).
+state files of the read window, read in batches (a job writes a file per bundle; the driver merges
+small files between jobs).
 ``Resolve`` is the one global step: story assignment is an online clustering whose result depends
 on order, so it sees the run's new articles and their scored edges (small records, no text).
 """
@@ -49,7 +50,7 @@ __all__ = ["AssignStories", "StoriesResult"]
 NAMESPACE = "stories"
 _STORED_PROFILES, _STORED_SUMMARIES, _ORPHANS = "profiles", "summaries", "orphans"
 _POSTINGS, _URLS = "postings", "urls"
-# State files read together: each job leaves one small file per date it touched, merged only after it.
+# State files read together: a store holds a few small files per job until they are merged.
 _FILES_PER_READ = 64
 
 
@@ -112,7 +113,7 @@ class _ListStateFn(beam.DoFn):
             for spec, tag in ((index.PROFILES_STATE, _STORED_PROFILES), (index.SUMMARIES_STATE, _STORED_SUMMARIES)):
                 files = index.state_files(self._out, spec, day, committed)
                 for start in range(0, len(files), _FILES_PER_READ):
-                    yield beam.pvalue.TaggedOutput(tag, tuple(files[start:start + _FILES_PER_READ]))
+                    yield beam.pvalue.TaggedOutput(tag, (day, tuple(files[start:start + _FILES_PER_READ])))
 
 
 class _ReadCandidatesFn(beam.DoFn):
@@ -122,10 +123,10 @@ class _ReadCandidatesFn(beam.DoFn):
         self._config = config
         self._read = beam.metrics.Metrics.counter(NAMESPACE, "stored_candidates")
 
-    def process(self, paths: tuple[str, ...], needs: Needs) -> Iterator[Any]:
-        config = self._config
+    def process(self, batch: tuple[str, tuple[str, ...]], needs: Needs) -> Iterator[Any]:
+        config, (since, paths) = self._config, batch
         found = index.read_candidates(paths, needs, lambda p: candidate_keys(p, config),
-                                      lambda key: key_window_s(key, config), config.max_postings)
+                                      lambda key: key_window_s(key, config), config.max_postings, since=since)
         self._read.inc(len(found.profiles))
         yield from found.profiles
         for posting in found.postings:
@@ -237,21 +238,26 @@ def _finish(joined: tuple[str, dict[str, Iterable[Any]]]) -> Iterator[Article]:
 
 
 class _WriteStateFn(beam.DoFn):
-    """Writes state rows per partition and bundle to the run's temp dir, noting each file for commit."""
+    """Writes a bundle's state rows to one file in the run's temp dir, noting it for commit.
+
+    The file goes to the partition of its latest row's date. One file per date instead cost a
+    file per date a job touched (hundreds for a backfill), and opening a file costs far more than
+    its few rows; readers drop the rows dated before the partitions they ask for.
+    """
 
     def __init__(self, spec: TableSpec, out: str, run_id: str) -> None:
         self._spec, self._out, self._run_id = spec, out, run_id
 
     def start_bundle(self) -> None:
-        self._buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._rows: list[dict[str, Any]] = []
 
     def process(self, row: dict[str, Any]) -> None:
-        self._buffers[row["date"]].append(row)
+        self._rows.append(row)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        sink = SinkConfig(out=self._out, run_id=self._run_id)
-        for date, rows in self._buffers.items():
-            pending = write_rows(rows, self._spec, sink, (date,))
+        if self._rows:
+            sink = SinkConfig(out=self._out, run_id=self._run_id)
+            pending = write_rows(self._rows, self._spec, sink, (max(row["date"] for row in self._rows),))
             index.write_pending_manifest(self._out, self._run_id, pending)
             yield WindowedValue(pending, MIN_TIMESTAMP, [GlobalWindow()])
 
@@ -349,7 +355,8 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         touched = (members | "TouchedStories" >> beam.Keys()
                    | "GatherTouched" >> beam.CombineGlobally(beam.combiners.ToSetCombineFn()))
         snapshots = summary_files | "ReadSummaries" >> beam.FlatMap(
-            lambda paths, ids: index.read_snapshots(paths, frozenset(ids)), beam.pvalue.AsSingleton(touched))
+            lambda batch, ids: index.read_snapshots(batch[1], frozenset(ids), since=batch[0]),
+            beam.pvalue.AsSingleton(touched))
         return (
             {"stored": snapshots | "KeySnapshots" >> beam.Map(lambda s: (s.story_id, s)), "members": members}
             | "JoinStories" >> beam.CoGroupByKey()
