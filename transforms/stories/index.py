@@ -202,8 +202,8 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
     new article are kept, and before it only the latest ``max_postings`` within the key's window:
     a superset of what ``pair_candidates`` takes, so the result equals reading everything. Files are
     read several at a time because a store holds many small files, and matching them one by one
-    cost a set of the run's keys per file. Rows seen before the day ``since`` are
-    left out, as their partitions would be.
+    cost a set of the run's keys per file. Rows seen before the day ``since`` are left out, as
+    their partitions would be.
     """
     result = Candidates()
     table = _read_tables(paths, "seen_at", since)
