@@ -24,6 +24,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.errors import IngestError
 from transforms.feeds import FeedPoll, Validators
+from transforms.sink import read_json, write_json
 
 __all__ = ["LockHeldError", "RunLock", "load_listings", "load_validators", "save_listings", "save_validators"]
 
@@ -34,25 +35,12 @@ def _state_path(out: str, *parts: str) -> str:
     return FileSystems.join(out, "_state", *parts)
 
 
-def _read_json(path: str) -> Any:
-    with FileSystems.open(path) as handle:
-        return json.loads(handle.read().decode("utf-8"))
-
-
-def _write_json(path: str, value: Any) -> None:
-    """Write via a temporary name and a rename, so a reader never sees half a file."""
-    temp = f"{path}.tmp-{os.getpid()}"
-    with FileSystems.create(temp) as handle:
-        handle.write(json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8"))
-    FileSystems.rename([temp], [path])
-
-
 def load_validators(out: str) -> dict[str, Validators]:
     """The validators saved by the last successful run, by feed URL."""
     path = _state_path(out, "feeds.json")
     if not FileSystems.exists(path):
         return {}
-    return {url: Validators(**value) for url, value in _read_json(path).items()}
+    return {url: Validators(**value) for url, value in read_json(path).items()}
 
 
 def save_validators(out: str, polls: Iterable[FeedPoll]) -> None:
@@ -60,7 +48,7 @@ def save_validators(out: str, polls: Iterable[FeedPoll]) -> None:
     merged = load_validators(out)
     for poll in polls:
         merged[poll.validators.feed_url] = poll.validators
-    _write_json(_state_path(out, "feeds.json"), {url: asdict(v) for url, v in sorted(merged.items())})
+    write_json(_state_path(out, "feeds.json"), {url: asdict(v) for url, v in sorted(merged.items())})
 
 
 def load_listings(out: str) -> dict[str, frozenset[str]]:
@@ -69,7 +57,7 @@ def load_listings(out: str) -> dict[str, frozenset[str]]:
     if not FileSystems.exists(path):
         return {}
     try:
-        return {url: frozenset(ids) for url, ids in _read_json(path).items()}
+        return {url: frozenset(ids) for url, ids in read_json(path).items()}
     except (ValueError, AttributeError, TypeError) as exc:  # only sizes jobs: start afresh rather than fail the run
         LOGGER.warning("feed listings %s unreadable, ignored: %s", path, exc)
         return {}
@@ -84,7 +72,7 @@ def save_listings(out: str, listed: Mapping[str, Sequence[str]]) -> None:
         return
     merged = {url: sorted(ids) for url, ids in load_listings(out).items()}
     merged.update({url: sorted(ids) for url, ids in listed.items()})
-    _write_json(_state_path(out, "feed_listings.json"), merged)
+    write_json(_state_path(out, "feed_listings.json"), merged)
 
 
 class LockHeldError(IngestError):
@@ -159,16 +147,16 @@ class RunLock:
     def _acquire_remote(self) -> None:
         if FileSystems.exists(self._path):
             try:
-                holder = _read_json(self._path)
+                holder = read_json(self._path)
             except (OSError, ValueError):
                 holder = {}  # half-written by a killed run: stale
             if holder and not self._is_stale(holder):
                 raise self._held_error(holder)
             self.took_over_from = str(holder.get("run_id"))
             LOGGER.warning("taking over the stale lock of run %s", holder.get("run_id"))
-        _write_json(self._path, self._info())
+        write_json(self._path, self._info())
         time.sleep(1.0)  # let a concurrent writer's object land, then see who won
-        holder = _read_json(self._path)
+        holder = read_json(self._path)
         if holder.get("run_id") != self._run_id:
             raise self._held_error(holder)
         self._start_heartbeat()
@@ -182,7 +170,7 @@ class RunLock:
     def _start_heartbeat(self) -> None:
         def beat() -> None:
             while not self._stop.wait(self._heartbeat_s):
-                _write_json(self._path, self._info())
+                write_json(self._path, self._info())
 
         self._thread = threading.Thread(target=beat, name="lock-heartbeat", daemon=True)
         self._thread.start()

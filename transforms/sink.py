@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -31,8 +33,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 from pipeline.config import SinkConfig
 from schemas.arrow import TableSpec, to_row, to_table
 
-__all__ = ["PendingFile", "WriteParquetPartitions", "commit_file", "list_files", "partition_dir", "read_parquet",
-           "relative_path", "temp_dir", "write_rows"]
+__all__ = ["PendingFile", "WriteParquetPartitions", "commit_file", "list_files", "partition_dir", "read_json",
+           "read_parquet", "relative_path", "temp_dir", "write_json", "write_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,20 @@ def list_files(pattern: str) -> dict[str, int]:
 def relative_path(path: str, root: str) -> str:
     """``path`` relative to ``root`` (a path under it)."""
     return path[len(root):].lstrip("/")
+
+
+def read_json(path: str) -> Any:
+    """One JSON file, through Beam's ``FileSystems``."""
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def write_json(path: str, value: Any) -> None:
+    """Write via a temporary name and a rename, so a reader never sees half a file."""
+    temp = f"{path}.tmp-{os.getpid()}"
+    with FileSystems.create(temp) as handle:
+        handle.write(json.dumps(value, indent=1, sort_keys=True, default=str).encode("utf-8"))
+    FileSystems.rename([temp], [path])
 
 
 def read_parquet(path: str, columns: Sequence[str] | None = None) -> pa.Table:

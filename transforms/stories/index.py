@@ -22,7 +22,6 @@ that can always be re-derived from the articles table, never a second truth.
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import uuid
 from collections import defaultdict
@@ -39,7 +38,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from schemas.arrow import TableSpec
 from schemas.records import ActorTag, Article, TopicTag
-from transforms.sink import PendingFile, commit_file, list_files, read_parquet, relative_path, temp_dir
+from transforms.sink import (PendingFile, commit_file, list_files, read_json, read_parquet, relative_path,
+                             temp_dir, write_json)
 from transforms.stories.records import Candidates, Needs, Profile, StorySnapshot
 from transforms.urls import stable_id
 
@@ -274,11 +274,6 @@ def _runs_dir(out: str) -> str:
     return FileSystems.join(out, STATE_ROOT, "runs")
 
 
-def _read_json(path: str) -> Any:
-    with FileSystems.open(path) as handle:
-        return json.loads(handle.read().decode("utf-8"))
-
-
 def _compactions(paths: Sequence[str]) -> dict[str, str]:
     """The compaction lists among the runs dir's files, by compaction id."""
     return {posixpath.basename(path)[:-len(_REPLACES)]: path for path in paths if path.endswith(_REPLACES)}
@@ -292,12 +287,12 @@ def committed_state(out: str) -> CommittedState:
     for path in paths:
         name = posixpath.basename(path)
         if name.endswith(".recovered.json"):
-            recovered.update(_read_json(path))
+            recovered.update(read_json(path))
         elif not name.endswith(_REPLACES):
             runs.add(name[:-len(".json")])
     for compaction, path in compactions.items():
         if compaction in runs:  # committed, crashed before deleting the files it replaced
-            replaced.update(FileSystems.join(out, name) for name in _read_json(path)["replaces"])
+            replaced.update(FileSystems.join(out, name) for name in read_json(path)["replaces"])
     return CommittedState(frozenset(runs), frozenset(recovered), frozenset(replaced))
 
 
@@ -359,14 +354,8 @@ def write_pending_manifest(out: str, run_id: str, pending: PendingFile) -> Pendi
     """Record a state file written to the run's temp dir, for ``commit_story_state`` to move."""
     note = {"table": pending.table, "temp_path": pending.temp_path, "final_path": pending.final_path,
             "rows": pending.rows}
-    with FileSystems.create(pending_manifest_path(out, run_id, pending)) as handle:
-        handle.write(json.dumps(note).encode("utf-8"))
+    write_json(pending_manifest_path(out, run_id, pending), note)
     return pending
-
-
-def _write_json(path: str, value: Any) -> None:
-    with FileSystems.create(path) as handle:
-        handle.write(json.dumps(value, indent=1).encode("utf-8"))
 
 
 def commit_story_state(out: str, run_id: str) -> int:
@@ -378,15 +367,14 @@ def commit_story_state(out: str, run_id: str) -> int:
     notes = _match(FileSystems.join(temp_dir(out, run_id), "stories-pending", "*.json"))
     recovered: set[str] = set()
     for path in notes:
-        with FileSystems.open(path) as handle:
-            note = json.loads(handle.read().decode("utf-8"))
+        note = read_json(path)
         if note["table"] == "recovered":
             recovered.add(note["final_path"])
         else:
             commit_file(PendingFile(note["table"], note["temp_path"], note["final_path"], note["rows"]))
     if recovered:
-        _write_json(FileSystems.join(_runs_dir(out), f"{run_id}.recovered.json"), sorted(recovered))
-    _write_json(FileSystems.join(_runs_dir(out), f"{run_id}.json"),
+        write_json(FileSystems.join(_runs_dir(out), f"{run_id}.recovered.json"), sorted(recovered))
+    write_json(FileSystems.join(_runs_dir(out), f"{run_id}.json"),
                 {"run_id": run_id, "committed_at": datetime.now(timezone.utc).isoformat(), "files": len(notes)})
     return len(notes)
 
@@ -421,12 +409,12 @@ def _drop(out: str, compaction: str, names: Sequence[str]) -> None:
 def _finish_compactions(out: str) -> None:
     """Complete what a killed compaction left: delete what it replaced if committed, else what it wrote."""
     runs = _runs_dir(out)
-    temp_lists = _match(FileSystems.join(runs, f".*{_REPLACES}.tmp"))
+    temp_lists = _match(FileSystems.join(runs, f"*{_REPLACES}.tmp-*"))
     if temp_lists:  # killed while writing its list, before writing anything else
         FileSystems.delete(temp_lists)
     paths = _match(FileSystems.join(runs, "*.json"))
     for compaction, path in _compactions(paths).items():
-        listed = _read_json(path)
+        listed = read_json(path)
         committed = FileSystems.join(runs, f"{compaction}.json") in paths
         names = listed["replaces"] if committed else listed["writes"]
         _drop(out, compaction, [name for name in names if FileSystems.exists(FileSystems.join(out, name))])
@@ -463,14 +451,12 @@ def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, 
     listing = {"replaces": [relative_path(p, out) for paths in groups for p in paths],
                "writes": [relative_path(t, out) for t in targets]}
     runs = _runs_dir(out)
-    temp = FileSystems.join(runs, f".{compaction}{_REPLACES}.tmp")
-    _write_json(temp, listing)
-    FileSystems.rename([temp], [FileSystems.join(runs, f"{compaction}{_REPLACES}")])  # whole or absent
+    write_json(FileSystems.join(runs, f"{compaction}{_REPLACES}"), listing)
     # Each file is one small read: on an object store mostly waiting, so a few run at once.
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for paths, target in zip(groups, targets, strict=True):
             _merge(paths, target, pool)
-    _write_json(FileSystems.join(runs, f"{compaction}.json"),
+    write_json(FileSystems.join(runs, f"{compaction}.json"),
                 {"run_id": compaction, "committed_at": datetime.now(timezone.utc).isoformat(),
                  "files": len(targets), "replaced": len(listing["replaces"])})
     _drop(out, compaction, listing["replaces"])
