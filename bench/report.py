@@ -64,16 +64,20 @@ def _scaling(fig: dict[str, Any]) -> list[str]:
 
 
 def _store_growth(fig: dict[str, Any]) -> list[str]:
-    lines = [f"**2b. Store growth** (1 worker): the same job of {fig['new']} new articles on an empty store and "
+    baseline = fig.get("baseline_stored", 0)
+    smaller = f"one holding {baseline}" if baseline else "an empty store"
+    lines = [f"**2b. Store growth** (1 worker): the same job of {fig['new']} new articles on {smaller} and "
              f"on one already holding {fig['stored']} (built in {fig['build_seconds']:.0f} s), run in alternating "
              "pairs; median (min–max):", "",
              "| store | wall s | ms/article | peak RSS MB | articles written |", "|---|---|---|---|---|"]
-    for side in ("empty", "grown"):
+    # Results before session 8 name the baseline side "empty".
+    for side, label in (("baseline" if "baseline" in fig else "empty", f"{baseline} stored" if baseline else "empty"),
+                        ("grown", f"{fig['stored']} stored")):
         runs = fig[side]
-        lines.append(f"| {side} | {_mmm(runs['seconds'], '{:.1f}')} | "
+        lines.append(f"| {label} | {_mmm(runs['seconds'], '{:.1f}')} | "
                      f"{1000 * runs['seconds']['median'] / fig['new']:.1f} | {_mmm(runs['peak_rss_mb'], '{:.0f}')} | "
                      f"{', '.join(str(r['report']['articles']) for r in runs['runs'])} |")
-    lines += ["", f"Grown vs empty, per pair: {_mmm(fig['ratio'])}× "
+    lines += ["", f"Grown vs {'smaller' if baseline else 'empty'}, per pair: {_mmm(fig['ratio'])}× "
               f"({', '.join(f'{r:.2f}' for r in fig['ratios'])})."]
     return lines
 
