@@ -28,13 +28,13 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="SOCKS support in urllib3")
     import trafilatura
 from trafilatura.settings import Extractor
-from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
 from pipeline.config import ExtractConfig
 from schemas.arrow import SCHEMA_VERSION, utc_date
 from schemas.records import Article, RawPage, Rejection
 from transforms.cleanup import clean_blocks, dedupe_lines, link_shares, normalize_line, prune_page
+from transforms.htmltree import parse_page
 from transforms.lead import find_lead
 from transforms.failures import FAILURES, failure_from_rejection
 from transforms.metadata import ARTICLE_TYPES, PageMetadata, add_htmldate, detect_language, read_page_metadata
@@ -123,7 +123,7 @@ def _section_path(path: str) -> bool:
 
 def _parse(html: str) -> lxml.html.HtmlElement:
     """The page tree, parsed once the way trafilatura parses (its parser options and repairs)."""
-    tree = load_html(html)
+    tree = parse_page(html)
     if tree is None:
         raise ValueError("not HTML")
     return tree
@@ -178,7 +178,7 @@ def extract_article(
     """
     try:
         tree = _parse(page.html)
-    except (ValueError, lxml.etree.ParserError) as exc:
+    except ValueError as exc:
         return Rejection(page.final_url, "unparsable", f"HTML could not be parsed: {exc}")
     canonical, canonical_place = canonical_url_of(tree, page.final_url)  # before trafilatura, which prunes
     meta = read_page_metadata(tree, page.final_url, now=now, use_htmldate=False)

@@ -23,6 +23,7 @@ from transforms.comments.jsonld import site_comment_ref
 from transforms.comments.text import element_text, normalize_space, parse_time, strip_chrome
 from transforms.comments.thread import RawComment
 from transforms.errors import ParseError
+from transforms.htmltree import HTML_PARSER
 
 __all__ = ["FEED_ACCEPT", "fetch_feed_comments", "parse_comment_feed"]
 
@@ -66,7 +67,7 @@ def _text_and_parent(body: str) -> tuple[str, str | None]:
     if "<" not in body:
         return strip_chrome(normalize_space(body)), None
     try:
-        root = lxml.html.fragment_fromstring(body, create_parent="div")
+        root = lxml.html.fragment_fromstring(body, create_parent="div", parser=HTML_PARSER)
     except (ParserError, ValueError):
         return strip_chrome(normalize_space(body)), None
     parent = None

@@ -22,6 +22,7 @@ from lxml.etree import ParserError
 
 from transforms.comments.fields import item_fields
 from transforms.comments.thread import RawComment
+from transforms.htmltree import HTML_PARSER
 
 __all__ = ["comment_items", "comment_section_nodes", "parse_html_comments", "parse_document"]
 
@@ -46,7 +47,7 @@ _HEAD_TAGS = frozenset({"strong", "b", "cite", "span", "a", "p", "em", "div"})
 def parse_document(html: str | bytes) -> lxml.html.HtmlElement | None:
     """Parse a page into an lxml tree, or None if it holds no markup."""
     try:
-        return lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html, parser=HTML_PARSER)
     except (ParserError, ValueError):
         return None
 

@@ -21,6 +21,8 @@ from dateutil import parser as dateutil_parser
 from dateutil import tz as dateutil_tz
 from lxml.etree import ParserError
 
+from transforms.htmltree import HTML_PARSER
+
 __all__ = ["element_text", "fragment_text", "parse_time", "strip_chrome", "normalize_space"]
 
 _BLOCK_TAGS = frozenset(
@@ -75,7 +77,7 @@ def fragment_text(html: str) -> str:
     if "<" not in html:
         return _finish(html.replace("\n\n", _PARA).replace("\n", _BREAK))
     try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        root = lxml.html.fragment_fromstring(html, create_parent="div", parser=HTML_PARSER)
     except (ParserError, ValueError):
         return normalize_space(html)
     return element_text(root)
