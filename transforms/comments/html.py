@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 import lxml.html
@@ -42,6 +43,7 @@ _SAYS_TAIL_RE = re.compile(
 )
 _SIDEBAR_RE = re.compile(r"^(?:.*recent.?comments.*|widget_recent.*|sidebar|secondary|widget-area)$")
 _HEAD_TAGS = frozenset({"strong", "b", "cite", "span", "a", "p", "em", "div"})
+_SECTION_TAGS = frozenset({"div", "section", "ol", "ul", "aside"})
 
 
 def parse_document(html: str | bytes) -> lxml.html.HtmlElement | None:
@@ -98,8 +100,39 @@ def _in_excluded_context(el: lxml.html.HtmlElement) -> bool:
     return False
 
 
-def _in_section(el: lxml.html.HtmlElement) -> bool:
-    return any(_SECTION_RE.search(_attr(a, "id") + " " + _attr(a, "class")) for a in el.iterancestors())
+@dataclass(frozen=True, slots=True)
+class _PageLabels:
+    """What one pass over a page's id/name/class/itemtype attributes finds.
+
+    ``maybe_items``: the elements ``_candidates`` can accept, each naming "comment" (any case),
+    "pingback" or "trackback" in those attributes (every item test below needs one of the three);
+    ``sections``: the elements whose id or class names a comment section, in document order. One
+    cheap test per element, so the costlier checks run on a few elements instead of the whole page.
+    """
+
+    maybe_items: list[lxml.html.HtmlElement]
+    sections: list[lxml.html.HtmlElement]
+    section_set: frozenset[lxml.html.HtmlElement]
+
+    @classmethod
+    def scan(cls, root: lxml.html.HtmlElement) -> _PageLabels:
+        maybe_items, sections = [], []
+        for el in root.iter(etree.Element):
+            get = el.get
+            label = f"{get('id') or ''} {get('class') or ''}"
+            names = f"{label} {get('name') or ''} {get('itemtype') or ''}".lower()
+            if "comment" in names or "pingback" in names or "trackback" in names:
+                maybe_items.append(el)
+            if label != " " and _SECTION_RE.search(label):
+                sections.append(el)
+        return cls(maybe_items, sections, frozenset(sections))
+
+    def in_section(self, el: lxml.html.HtmlElement) -> bool:
+        """Whether an ancestor of ``el`` is a comment section."""
+        return bool(self.sections) and not self.section_set.isdisjoint(el.iterancestors())
+
+    def outermost_sections(self) -> list[lxml.html.HtmlElement]:
+        return [el for el in self.sections if not self.in_section(el)]
 
 
 # A "Name says:" head is under 120 characters; reading more of a first child (often the whole
@@ -118,43 +151,33 @@ def _text_within(el: lxml.html.HtmlElement, limit: int) -> str:
     return "".join(parts)
 
 
-def _says_items(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
-    """Items of the markup-less "Name says:" layout: a list item whose first line ends in 'says:'."""
-    for li in root.iter("li", "div", "article"):
-        if len(li) and isinstance(li[0].tag, str) and li[0].tag == "div" and len(li[0]) > 3:
-            continue
-        head = (li.text or "").strip()
-        first = li[0] if len(li) else None
-        if first is not None and not head and first.tag in _HEAD_TAGS:
-            head = _text_within(first, _SAYS_HEAD_RAW_LIMIT).strip() + " " + (first.tail or "").strip()
-        if head and len(head) < 120 and _SAYS_TAIL_RE.search(head) and _in_section(li):
-            yield li
+def _says_items(labels: _PageLabels) -> Iterator[lxml.html.HtmlElement]:
+    """Items of the markup-less "Name says:" layout: a list item inside a comment section whose
+    first line ends in 'says:'."""
+    for section in labels.outermost_sections():
+        for li in section.iter("li", "div", "article"):
+            if li is section or len(li) and isinstance(li[0].tag, str) and li[0].tag == "div" and len(li[0]) > 3:
+                continue
+            head = (li.text or "").strip()
+            first = li[0] if len(li) else None
+            if first is not None and not head and first.tag in _HEAD_TAGS:
+                head = _text_within(first, _SAYS_HEAD_RAW_LIMIT).strip() + " " + (first.tail or "").strip()
+            if head and len(head) < 120 and _SAYS_TAIL_RE.search(head):
+                yield li
 
 
-def _maybe_items(root: lxml.html.HtmlElement) -> Iterator[lxml.html.HtmlElement]:
-    """The elements ``_candidates`` can accept: each names "comment" (any case) in its id, name,
-    class or itemtype, is a pingback/trackback, or has a Blogger id (c + digits). One cheap test per
-    element, so the costlier checks run on a few elements instead of the whole page."""
-    for el in root.iter(etree.Element):
-        get = el.get
-        element_id = get("id") or ""
-        names = f"{element_id} {get('name') or ''} {get('class') or ''} {get('itemtype') or ''}".lower()
-        if "comment" in names or "pingback" in names or "trackback" in names or element_id.startswith("c"):
-            yield el
-
-
-def _candidates(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, str | None]:
+def _candidates(labels: _PageLabels) -> dict[lxml.html.HtmlElement, str | None]:
     found: dict[lxml.html.HtmlElement, str | None] = {}
-    for el in _maybe_items(root):
+    for el in labels.maybe_items:
         nid = native_id(el)
         if nid is not None:
             target = _anchor_target(el)
             if target is not None and found.get(target) is None:
                 found[target] = nid
         elif _is_microdata_comment(el) or (_classes(el) & _ITEM_CLASSES and el.tag not in ("span", "a", "i")):
-            if _in_section(el) or _is_microdata_comment(el):
+            if _is_microdata_comment(el) or labels.in_section(el):
                 found.setdefault(el, None)
-    for el in _says_items(root):
+    for el in _says_items(labels):
         found.setdefault(el, None)
     return _join_split_items({el: nid for el, nid in found.items() if not _in_excluded_context(el)})
 
@@ -192,14 +215,15 @@ def _distinct(inner: lxml.html.HtmlElement, inner_id: str | None, outer: lxml.ht
     return _is_microdata_comment(inner) and _is_microdata_comment(outer)
 
 
-def _repeated_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, str | None]:
+def _repeated_blocks(root: lxml.html.HtmlElement, labels: _PageLabels) -> dict[lxml.html.HtmlElement, str | None]:
     """Fallback for unmarked layouts: the largest run of same-class sibling blocks inside a comment section."""
-    body_len = len(root.text_content()) or 1
+    body_len = 0
     best: list[lxml.html.HtmlElement] = []
-    for section in root.iter("div", "section", "ol", "ul", "aside"):
+    for section in labels.sections:
         label = _attr(section, "id") + " " + _attr(section, "class")
-        if not _SECTION_RE.search(label) or _NOT_SECTION_RE.search(label) or _in_excluded_context(section):
+        if section.tag not in _SECTION_TAGS or _NOT_SECTION_RE.search(label) or _in_excluded_context(section):
             continue
+        body_len = body_len or len(root.text_content()) or 1
         if len(section.text_content()) > 0.6 * body_len:
             continue
         for parent in section.iter("div", "section", "ol", "ul"):
@@ -216,7 +240,8 @@ def _repeated_blocks(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement,
 
 def comment_items(root: lxml.html.HtmlElement) -> dict[lxml.html.HtmlElement, str | None]:
     """The comment item elements of a page in document order, each with the site's id or None."""
-    cands = _candidates(root) or _repeated_blocks(root)
+    labels = _PageLabels.scan(root)
+    cands = _candidates(labels) or _repeated_blocks(root, labels)
     if len(cands) <= 1:
         return cands
     items: dict[lxml.html.HtmlElement, str | None] = {}
