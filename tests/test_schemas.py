@@ -11,7 +11,7 @@ import pytest
 from apache_beam.coders import registry
 
 from schemas import TABLES, ActorTag, Article, Comment, Failure, Mention, TopicTag, to_row, to_table
-from schemas.records import StoryRow, StoryTag
+from schemas.records import StoryRow, StoryTag, record
 
 NOW = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
 ACTOR = ActorTag("Q3446", "Qasem Soleimani", "person", "IRN", "IRNMIL", 3, True)
@@ -57,6 +57,19 @@ def test_records_survive_pickle_and_beam_coders(name: str) -> None:
     assert pickle.loads(pickle.dumps(record)) == record
     coder = registry.get_coder(type(record))
     assert coder.decode(coder.encode(record)) == record
+
+
+@record
+class _OneField:
+    value: str
+
+
+def test_records_pickle_as_their_field_values() -> None:
+    mention = _samples()["mentions"]
+    assert mention.__reduce__() == (Mention, tuple(getattr(mention, f.name) for f in dataclasses.fields(Mention)))
+    assert pickle.loads(pickle.dumps(_OneField("x"))) == _OneField("x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mention.start = 0  # type: ignore[misc]
 
 
 def test_non_conforming_row_is_refused() -> None:

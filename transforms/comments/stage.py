@@ -10,13 +10,13 @@ is still young gets only its comment rows (the refresh); a page that was rejecte
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
 
 from schemas.arrow import SCHEMA_VERSION, utc_date
-from schemas.records import Article, Comment, Failure, RawPage
+from schemas.records import Article, Comment, Failure, RawPage, record
 from transforms.comments.collect import CommentsConfig, collect_comments
 from transforms.comments.html import parse_document
 from transforms.errors import BlockedURLError, IngestError
@@ -28,7 +28,7 @@ __all__ = ["COMMENTS", "AttachCommentThreads", "PageThread", "attach_comments", 
 COMMENTS = "comments"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PageThread:
     """The comment thread found on one fetched page, ready to join with its article."""
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from schemas.arrow import STORIES, STORY_TAG
-from schemas.records import StoryRow, StoryTag
+from schemas.records import StoryRow, StoryTag, record
 
 __all__ = [
     "STORIES",
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Profile:
     """What the stage knows of one article: fingerprint, keywords, actors and its assignment.
 
@@ -56,7 +56,7 @@ class Profile:
         return (self.seen_at, self.article_id)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Assignment:
     """The stage's decision for one new article."""
 
@@ -66,7 +66,7 @@ class Assignment:
     similarity: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StorySnapshot:
     """A story's full running aggregate, kept in state so later runs can re-summarise it exactly."""
 
@@ -84,7 +84,7 @@ class StorySnapshot:
     run_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Needs:
     """What a run's new articles look for in stored state: their candidate keys and linked URLs.
 
