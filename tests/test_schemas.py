@@ -53,10 +53,10 @@ def test_rows_build_the_file_table(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(TABLES))
 def test_records_survive_pickle_and_beam_coders(name: str) -> None:
-    record = _samples()[name]
-    assert pickle.loads(pickle.dumps(record)) == record
-    coder = registry.get_coder(type(record))
-    assert coder.decode(coder.encode(record)) == record
+    sample = _samples()[name]
+    assert pickle.loads(pickle.dumps(sample)) == sample
+    coder = registry.get_coder(type(sample))
+    assert coder.decode(coder.encode(sample)) == sample
 
 
 @record
