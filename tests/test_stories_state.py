@@ -47,11 +47,11 @@ def _write(path: Path, profiles: list[Profile], *, with_keys: bool = True) -> st
 
 
 def _needs(new: list[Profile], url_keys: frozenset[str] = frozenset()) -> Needs:
-    keys: dict[str, float] = {}
+    keys: dict[str, set[tuple[float, str]]] = {}
     for profile in new:
         for key in candidate_keys(profile, CONFIG):
-            keys[key] = min(profile.seen_at, keys.get(key, profile.seen_at))
-    return Needs(keys, url_keys)
+            keys.setdefault(key, set()).add(profile.order)
+    return Needs({key: tuple(sorted(orders)) for key, orders in keys.items()}, url_keys)
 
 
 def _pairs(postings: list[tuple[str, tuple[tuple[float, str], str]]], new: list[Profile]) -> set[tuple[str, str]]:
@@ -110,14 +110,30 @@ def test_linked_urls_are_found_and_unneeded_files_give_nothing(tmp_path: Path) -
     found = _read(path, Needs({}, frozenset({linked.url_key})))
     assert found.urls == [(linked.url_key, linked.article_id)]
     assert not found.postings and not found.profiles
-    assert not _read(path, Needs({"t:nothing-like-it": stored[0].seen_at}, frozenset())).postings
+    assert not _read(path, Needs({"t:nothing-like-it": (stored[0].order,)}, frozenset())).postings
 
 
 def test_members_outside_the_window_stay_in_the_file(tmp_path: Path) -> None:
     stored = _stored()
     path = _write(tmp_path / "p.parquet", stored)
-    late = {key: stored[-1].seen_at + 60 * 86_400 for key in candidate_keys(stored[0], CONFIG)}
+    late = {key: ((stored[-1].seen_at + 60 * 86_400, "late"),) for key in candidate_keys(stored[0], CONFIG)}
     assert not _read(path, Needs(late, frozenset())).postings
+
+
+def test_copies_stored_at_the_same_time_are_capped_per_new_article(tmp_path: Path) -> None:
+    """A store holding many copies of a new article's report, seen at the same moment (syndication, or
+    a bench that repeats its pages), gives each key at most ``max_postings`` of them per new article."""
+    copies = [replace(profile_article(make_article(f"https://copy{i}.example/news/{i}", BRIDGE_WIRE, title="Report"),
+                                      CONFIG, origin="stored"), story_id="s") for i in range(12)]
+    new = [profile_article(make_article("https://own.example/news/bridge", BRIDGE_WIRE, title="Report"), CONFIG)]
+    found = _read(_write(tmp_path / "p.parquet", copies), _needs(new))
+    everything = [(key, (p.order, "stored")) for p in copies for key in dict.fromkeys(candidate_keys(p, CONFIG))]
+    assert _pairs(found.postings, new) == _pairs(everything, new)
+    per_key: dict[str, int] = {}
+    for key, _ in found.postings:
+        per_key[key] = per_key.get(key, 0) + 1
+    assert per_key and max(per_key.values()) <= CONFIG.max_postings
+    assert len(found.profiles) < len(copies)
 
 
 def _state_file(out: Path, spec: index.TableSpec, run_id: str, rows: list[dict]) -> Path:

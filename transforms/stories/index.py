@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import posixpath
 import uuid
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -198,9 +199,10 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
 
     Only rows sharing a candidate key with a new article (``needs.keys``) or linked from one
     (``needs.url_keys``) leave the files; the match is vectorised (Arrow), so the cost of the rest of
-    the rows is a scan in C, not Python objects. Per key, all members at or after the key's earliest
-    new article are kept, and before it only the latest ``max_postings`` within the key's window:
-    a superset of what ``pair_candidates`` takes, so the result equals reading everything. Files are
+    the rows is a scan in C, not Python objects. Per key and new article, only the latest
+    ``max_postings`` members before it within the key's window are kept: a superset of what
+    ``pair_candidates`` takes, so the result equals reading everything, and a key brings at most
+    ``max_postings`` stored members per new article having it, however many the store holds. Files are
     read several at a time because a store holds many small files, and matching them one by one
     cost a set of the run's keys per file. Rows seen before the day ``since`` are left out, as
     their partitions would be.
@@ -216,16 +218,12 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
     seen_at, ids = pc.take(table["seen_at"], hit_rows).to_pylist(), pc.take(table["article_id"], hit_rows).to_pylist()
     members: defaultdict[str, list[tuple[tuple[float, str], int]]] = defaultdict(list)
     for key, row, seen, article_id in zip(flat.filter(hit).to_pylist(), hit_rows.to_pylist(), seen_at, ids):
-        if seen >= needs.keys[key] - window_of(key):
+        if seen >= needs.keys[key][0][0] - window_of(key):
             members[key].append(((seen, article_id), row))
     kept: set[int] = set()
     for key, found in members.items():
-        earlier = 0
-        for order, row in sorted(found, reverse=True):
-            if order[0] < needs.keys[key]:
-                if earlier == max_postings:
-                    break
-                earlier += 1
+        found.sort()
+        for order, row in _latest_before(found, needs.keys[key], window_of(key), max_postings):
             result.postings.append((key, (order, "stored")))
             kept.add(row)
     if needs.url_keys:
@@ -235,6 +233,23 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
     if kept:
         result.profiles.extend(map(_profile_from_row, table.take(sorted(kept)).to_pylist()))
     return result
+
+
+def _latest_before(found: list[tuple[tuple[float, str], int]], new_orders: Sequence[tuple[float, str]],
+                   window: float, max_postings: int) -> list[tuple[tuple[float, str], int]]:
+    """Of a key's stored members (sorted), those ``pair_candidates`` can pair with one of the new orders:
+    for each, the latest ``max_postings`` members before it (another article) within ``window``."""
+    orders = [order for order, _ in found]
+    taken: set[int] = set()
+    for new in new_orders:
+        earlier = 0
+        for index in range(bisect_left(orders, new) - 1, -1, -1):
+            if new[0] - orders[index][0] > window or earlier == max_postings:
+                break
+            if orders[index][1] != new[1]:
+                earlier += 1
+                taken.add(index)
+    return [found[index] for index in sorted(taken)]
 
 
 def read_snapshots(paths: Sequence[str], story_ids: frozenset[str], *,

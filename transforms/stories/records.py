@@ -88,16 +88,17 @@ class StorySnapshot:
 class Needs:
     """What a run's new articles look for in stored state: their candidate keys and linked URLs.
 
-    ``keys`` maps each candidate key to the earliest ``seen_at`` of the new articles having it.
+    ``keys`` maps each candidate key to the orders ``(seen_at, article_id)`` of the new articles
+    having it, sorted.
     """
 
-    keys: Mapping[str, float]
+    keys: Mapping[str, tuple[tuple[float, str], ...]]
     url_keys: frozenset[str]
 
     @property
     def earliest(self) -> float | None:
         """When the run's earliest new article appeared (None: no new article)."""
-        return min(self.keys.values(), default=None)
+        return min((orders[0][0] for orders in self.keys.values()), default=None)
 
 
 @dataclass(slots=True)

@@ -62,39 +62,40 @@ class StoriesResult(NamedTuple):
 
 
 class _GatherNeeds(beam.CombineFn):  # type: ignore[misc]
-    """The run's ``Needs``: each candidate key with its earliest new article, and linked URL keys."""
+    """The run's ``Needs``: each candidate key with the orders of its new articles, and linked URL keys."""
 
-    def create_accumulator(self) -> tuple[dict[str, float], set[str]]:
+    def create_accumulator(self) -> tuple[dict[str, set[tuple[float, str]]], set[str]]:
         return {}, set()
 
-    def add_input(self, acc: tuple[dict[str, float], set[str]], need: tuple[str, str, float]) -> Any:
+    def add_input(self, acc: tuple[dict[str, set[tuple[float, str]]], set[str]],
+                  need: tuple[str, str, tuple[float, str] | None]) -> Any:
         keys, urls = acc
-        kind, key, seen = need
+        kind, key, order = need
         if kind == "url":
             urls.add(key)
         else:
-            keys[key] = min(seen, keys.get(key, seen))
+            keys.setdefault(key, set()).add(order)
         return acc
 
-    def merge_accumulators(self, accumulators: Iterable[tuple[dict[str, float], set[str]]]) -> Any:
+    def merge_accumulators(self, accumulators: Iterable[tuple[dict[str, set[tuple[float, str]]], set[str]]]) -> Any:
         merged = self.create_accumulator()
         for keys, urls in accumulators:
-            for key, seen in keys.items():
-                self.add_input(merged, ("key", key, seen))
+            for key, orders in keys.items():
+                merged[0].setdefault(key, set()).update(orders)
             merged[1].update(urls)
         return merged
 
-    def extract_output(self, acc: tuple[dict[str, float], set[str]]) -> Needs:
-        return Needs(acc[0], frozenset(acc[1]))
+    def extract_output(self, acc: tuple[dict[str, set[tuple[float, str]]], set[str]]) -> Needs:
+        return Needs({key: tuple(sorted(orders)) for key, orders in acc[0].items()}, frozenset(acc[1]))
 
 
-def _key_needs(profile: Profile, config: StoriesConfig) -> Iterator[tuple[str, str, float]]:
+def _key_needs(profile: Profile, config: StoriesConfig) -> Iterator[tuple[str, str, tuple[float, str]]]:
     for key in candidate_keys(profile, config):
-        yield "key", key, profile.seen_at
+        yield "key", key, profile.order
 
 
-def _link_need(link: tuple[str, tuple[str, str]]) -> tuple[str, str, float]:
-    return "url", link[0], 0.0
+def _link_need(link: tuple[str, tuple[str, str]]) -> tuple[str, str, None]:
+    return "url", link[0], None
 
 
 class _ListStateFn(beam.DoFn):
