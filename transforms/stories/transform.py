@@ -61,14 +61,17 @@ class StoriesResult(NamedTuple):
     stories: beam.PCollection
 
 
+# Each candidate key's new-article orders, and the linked URL keys.
+_NeedsAcc = tuple[dict[str, set[tuple[float, str]]], set[str]]
+
+
 class _GatherNeeds(beam.CombineFn):  # type: ignore[misc]
     """The run's ``Needs``: each candidate key with the orders of its new articles, and linked URL keys."""
 
-    def create_accumulator(self) -> tuple[dict[str, set[tuple[float, str]]], set[str]]:
+    def create_accumulator(self) -> _NeedsAcc:
         return {}, set()
 
-    def add_input(self, acc: tuple[dict[str, set[tuple[float, str]]], set[str]],
-                  need: tuple[str, str, tuple[float, str] | None]) -> Any:
+    def add_input(self, acc: _NeedsAcc, need: tuple[str, str, tuple[float, str] | None]) -> Any:
         keys, urls = acc
         kind, key, order = need
         if kind == "url":
@@ -77,7 +80,7 @@ class _GatherNeeds(beam.CombineFn):  # type: ignore[misc]
             keys.setdefault(key, set()).add(order)
         return acc
 
-    def merge_accumulators(self, accumulators: Iterable[tuple[dict[str, set[tuple[float, str]]], set[str]]]) -> Any:
+    def merge_accumulators(self, accumulators: Iterable[_NeedsAcc]) -> Any:
         merged = self.create_accumulator()
         for keys, urls in accumulators:
             for key, orders in keys.items():
@@ -85,7 +88,7 @@ class _GatherNeeds(beam.CombineFn):  # type: ignore[misc]
             merged[1].update(urls)
         return merged
 
-    def extract_output(self, acc: tuple[dict[str, set[tuple[float, str]]], set[str]]) -> Needs:
+    def extract_output(self, acc: _NeedsAcc) -> Needs:
         return Needs({key: tuple(sorted(orders)) for key, orders in acc[0].items()}, frozenset(acc[1]))
 
 
