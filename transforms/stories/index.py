@@ -390,7 +390,7 @@ def commit_story_state(out: str, run_id: str) -> int:
     if recovered:
         write_json(FileSystems.join(_runs_dir(out), f"{run_id}.recovered.json"), sorted(recovered))
     write_json(FileSystems.join(_runs_dir(out), f"{run_id}.json"),
-                {"run_id": run_id, "committed_at": datetime.now(timezone.utc).isoformat(), "files": len(notes)})
+               {"run_id": run_id, "committed_at": datetime.now(timezone.utc).isoformat(), "files": len(notes)})
     return len(notes)
 
 
@@ -472,8 +472,8 @@ def compact_story_state(out: str, *, small_bytes: int = SMALL_STATE_FILE_BYTES, 
         for paths, target in zip(groups, targets, strict=True):
             _merge(paths, target, pool)
     write_json(FileSystems.join(runs, f"{compaction}.json"),
-                {"run_id": compaction, "committed_at": datetime.now(timezone.utc).isoformat(),
-                 "files": len(targets), "replaced": len(listing["replaces"])})
+               {"run_id": compaction, "committed_at": datetime.now(timezone.utc).isoformat(),
+                "files": len(targets), "replaced": len(listing["replaces"])})
     _drop(out, compaction, listing["replaces"])
     return len(listing["replaces"])
 
