@@ -37,15 +37,20 @@ _NAME_WORD = r"[A-Z][\w'’&-]*"
 # Lower-case words allowed inside a name ("Institute for the Study of War"); not "and"/"on", which
 # would glue the name to the next clause ("told Reuters on Monday").
 _NAME = rf"(?:[Tt]he\s+)?{_NAME_WORD}(?:\s+(?:(?:of|for|the|&)\s+)*{_NAME_WORD})*"
-_CUES = [
+_CUES_BEFORE = [
     rf"\b(?i:according\s+to)\s+(?P<n0>{_NAME})",
     rf"\b(?i:(?:first\s+)?reported\s+(?:first\s+)?by)\s+(?P<n1>{_NAME})",
     rf"\b(?i:told|citing|via|cited\s+by|quoted\s+by|in\s+an\s+interview\s+with)\s+(?P<n2>{_NAME})",
-    rf"(?P<n3>{_NAME}),?\s+(?:which|who)\s+first\s+\w+",
-    rf"(?P<n4>{_NAME})\s+(?:first\s+)?(?:reported|reports|revealed|geolocated)\b",
-    rf"\b(?i:(?:a|an|the)\s+(?:report|analysis|investigation|story)\s+(?:by|from|in))\s+(?P<n5>{_NAME})",
 ]
-_CUE = re.compile("|".join(_CUES))
+# The name before its verb: "X, which first ...", "X reported ...". Only one end of a name can be
+# followed by a lower-case verb, so one alternative serves both forms. It is tried at every capitalised
+# word, which made it most of the time spent here, so a text without any of its verbs skips it.
+_NAME_FIRST = (rf"(?P<n3>{_NAME})(?:,?\s+(?:which|who)\s+first\s+\w+"
+               rf"|\s+(?:first\s+)?(?:reported|reports|revealed|geolocated)\b)")
+_NAME_FIRST_VERB = re.compile(r"(?:which|who)\s+first\s|reported|reports|revealed|geolocated")
+_REPORT_BY = rf"\b(?i:(?:a|an|the)\s+(?:report|analysis|investigation|story)\s+(?:by|from|in))\s+(?P<n4>{_NAME})"
+_CUE = re.compile("|".join([*_CUES_BEFORE, _NAME_FIRST, _REPORT_BY]))
+_CUE_WITHOUT_NAME_FIRST = re.compile("|".join([*_CUES_BEFORE, _REPORT_BY]))
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _POSSESSIVE = re.compile(r"['’]s$")
 
@@ -65,7 +70,8 @@ def _is_outlet(name: str) -> bool:
 def cited_outlets(text: str) -> tuple[str, ...]:
     """Outlet names the text attributes information to, in order of first mention, each once."""
     found: dict[str, None] = {}
-    for match in _CUE.finditer(text):
+    cue = _CUE if _NAME_FIRST_VERB.search(text) else _CUE_WITHOUT_NAME_FIRST
+    for match in cue.finditer(text):
         raw = next(value for value in match.groupdict().values() if value)
         name = _clean_name(raw)
         if _is_outlet(name):
