@@ -37,6 +37,7 @@ _NAME_WORD = r"[A-Z][\w'’&-]*"
 # Lower-case words allowed inside a name ("Institute for the Study of War"); not "and"/"on", which
 # would glue the name to the next clause ("told Reuters on Monday").
 _NAME = rf"(?:[Tt]he\s+)?{_NAME_WORD}(?:\s+(?:(?:of|for|the|&)\s+)*{_NAME_WORD})*"
+# A cue, then the outlet's name ("according to X"). _REPORT_BY is one more, kept last as it always was.
 _CUES_BEFORE = [
     rf"\b(?i:according\s+to)\s+(?P<n0>{_NAME})",
     rf"\b(?i:(?:first\s+)?reported\s+(?:first\s+)?by)\s+(?P<n1>{_NAME})",
