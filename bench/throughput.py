@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.store_growth:
         return _store_growth_only(sizes, label, args)
     pages = load_pages()
-    results: dict[str, Any] = {"mode": mode, "started_at": datetime.now(timezone.utc).isoformat(),
+    results: dict[str, Any] = {"mode": label, "started_at": datetime.now(timezone.utc).isoformat(),
                                "machine": machine_info(), "corpus_pages": len(pages), "sizes": asdict(sizes)}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="newsingest-bench-") as tmp:
