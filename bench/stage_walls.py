@@ -24,6 +24,7 @@ from typing import Any
 
 from bench._util import machine_info, repo_root
 from bench.corpus import BenchSite, load_pages, plan_articles, write_feeds_toml
+from bench.profile_pipeline import newsingest_argv
 
 __all__ = ["main", "report", "stage_label", "summarize"]
 
@@ -63,12 +64,8 @@ def _timed_job(feeds: Path, out: Path, workers: int) -> dict[str, Any]:
             walls[labels[name]] += time.perf_counter() - started
 
     fn_runner.FnApiRunner._execute_bundle = timed
-    argv = ["run", "--feeds", str(feeds), "--out", str(out), "--allow-private-hosts", "--min-interval", "0",
-            "--ignore-robots"]
-    if workers > 1:
-        argv += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
     started = time.perf_counter()
-    code = newsingest(argv)
+    code = newsingest(newsingest_argv(feeds, out, workers)[1:])  # the bench's command line, in this process
     return {"exit": code, "wall_s": time.perf_counter() - started, "stages_s": dict(walls)}
 
 
