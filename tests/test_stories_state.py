@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,9 +130,7 @@ def test_copies_stored_at_the_same_time_are_capped_per_new_article(tmp_path: Pat
     found = _read(_write(tmp_path / "p.parquet", copies), _needs(new))
     everything = [(key, (p.order, "stored")) for p in copies for key in dict.fromkeys(candidate_keys(p, CONFIG))]
     assert _pairs(found.postings, new) == _pairs(everything, new)
-    per_key: dict[str, int] = {}
-    for key, _ in found.postings:
-        per_key[key] = per_key.get(key, 0) + 1
+    per_key = Counter(key for key, _ in found.postings)
     assert per_key and max(per_key.values()) <= CONFIG.max_postings
     assert len(found.profiles) < len(copies)
 
