@@ -219,10 +219,9 @@ def figure_store_growth(pages: list[Any], stored: int, new: int, pairs: int, wor
     pair, against an empty one (``baseline`` 0) or a smaller one, alternately (ABBA order), so that
     the machine's drift, larger than the effect in question, falls on both sides of the ratio alike.
     A smaller baseline store tells growth with the store's size from a cost that any non-empty
-    store adds. Both list only the new entries
-    in the feeds, as the late job of a run does (jobs split a run by feed): feeds that still listed
-    the stored entries made the grown job also refresh the comments of the stored articles still
-    young enough, work the empty job did not have.
+    store adds. Both list only the new entries in the feeds, as the late job of a run does (jobs
+    split a run by feed): feeds that still listed the stored entries made the grown job also
+    refresh the comments of the stored articles still young enough, work the empty job did not have.
     """
     if not 0 <= baseline < stored:
         raise SystemExit("the baseline store must be smaller than the grown one")
