@@ -337,11 +337,16 @@ def _finish(results: dict[str, Any], started: float, label: str, args: argparse.
     return 0
 
 
+def _new_results(label: str, sizes: Sizes) -> dict[str, Any]:
+    """The head of a run's results: its label (the file and doc block it goes to), start, machine, sizes."""
+    return {"mode": label, "started_at": datetime.now(timezone.utc).isoformat(), "machine": machine_info(),
+            "sizes": asdict(sizes)}
+
+
 def _scaling_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
     if not sizes.scaling:
         raise SystemExit("--only-scaling needs --full or --scaling")
-    results: dict[str, Any] = {"mode": mode, "started_at": datetime.now(timezone.utc).isoformat(),
-                               "machine": machine_info(), "sizes": asdict(sizes)}
+    results = _new_results(mode, sizes)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="newsingest-bench-") as tmp:
         results.update(figure_scaling_and_incremental(load_pages(), sizes, Path(tmp)))
@@ -351,8 +356,7 @@ def _scaling_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
 def _store_growth_only(sizes: Sizes, mode: str, args: argparse.Namespace) -> int:
     stored, new, *rest = (int(n) for n in args.store_growth.split(","))
     baseline = rest[0] if rest else 0
-    results: dict[str, Any] = {"mode": mode, "started_at": datetime.now(timezone.utc).isoformat(),
-                               "machine": machine_info(), "sizes": asdict(sizes)}
+    results = _new_results(mode, sizes)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="newsingest-bench-") as tmp:
         print(f"figure 2b: a job of {new} articles on a store of {baseline} and on one of {stored}, "
@@ -396,8 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.store_growth:
         return _store_growth_only(sizes, label, args)
     pages = load_pages()
-    results: dict[str, Any] = {"mode": label, "started_at": datetime.now(timezone.utc).isoformat(),
-                               "machine": machine_info(), "corpus_pages": len(pages), "sizes": asdict(sizes)}
+    results = {**_new_results(label, sizes), "corpus_pages": len(pages)}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="newsingest-bench-") as tmp:
         work = Path(tmp)
