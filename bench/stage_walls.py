@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from bench._util import machine_info, repo_root
+from bench._util import machine_info, repo_root, run_child
 from bench.corpus import BenchSite, load_pages, plan_articles, write_feeds_toml
 from bench.profile_pipeline import newsingest_argv
 
@@ -70,8 +69,8 @@ def _timed_job(feeds: Path, out: Path, workers: int) -> dict[str, Any]:
 
 
 def _child(feeds: Path, out: Path, workers: int) -> dict[str, Any]:
-    run = subprocess.run([sys.executable, "-m", "bench.stage_walls", "--child", str(feeds), str(out), str(workers)],
-                         capture_output=True, text=True, cwd=repo_root())
+    run = run_child([sys.executable, "-m", "bench.stage_walls", "--child", str(feeds), str(out), str(workers)],
+                    cwd=repo_root())
     if run.returncode != 0:
         raise RuntimeError(f"job on {workers} worker(s) failed: {run.stderr[-2000:]}")
     return json.loads(run.stdout.strip().splitlines()[-1])
