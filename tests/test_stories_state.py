@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +15,7 @@ from schemas.arrow import to_table
 from transforms.stories import index
 from transforms.stories.cluster import candidate_keys, key_window_s, pair_candidates, profile_article
 from transforms.stories.config import StoriesConfig
-from transforms.stories.records import Candidates, Needs, Profile, StorySnapshot
+from transforms.stories.records import Needs, Profile, StorySnapshot
 from tests.test_stories_fixtures import BRIDGE_OWN, BRIDGE_WIRE, DROUGHT, OTHER_BRIDGE, make_article
 
 CONFIG = StoriesConfig(max_postings=3)
@@ -65,9 +66,30 @@ def _pairs(postings: list[tuple[str, tuple[tuple[float, str], str]]], new: list[
     return {pair for key, members in by_key.items() for pair in pair_candidates(key, members, CONFIG)}
 
 
-def _read(path: str, needs: Needs) -> Candidates:
-    return index.read_candidates([path], needs, lambda p: candidate_keys(p, CONFIG),
-                                 lambda key: key_window_s(key, CONFIG), CONFIG.max_postings)
+@dataclass
+class Found:
+    """What ``read_candidates`` yielded, by kind."""
+
+    postings: list[tuple[str, tuple[tuple[float, str], str]]] = field(default_factory=list)
+    profiles: list[Profile] = field(default_factory=list)
+    urls: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _collect(items: Iterable[tuple[str, object]]) -> Found:
+    found = Found()
+    lists = {index.POSTING: found.postings, index.PROFILE: found.profiles, index.LINKED_URL: found.urls}
+    for kind, item in items:
+        lists[kind].append(item)
+    return found
+
+
+def _read_all(paths: list[str], needs: Needs, since: str | None = None) -> Found:
+    return _collect(index.read_candidates(paths, needs, lambda p: candidate_keys(p, CONFIG),
+                                          lambda key: key_window_s(key, CONFIG), CONFIG.max_postings, since=since))
+
+
+def _read(path: str, needs: Needs) -> Found:
+    return _read_all([path], needs)
 
 
 def test_reading_only_matches_gives_the_pairs_of_reading_everything(tmp_path: Path) -> None:
@@ -80,6 +102,15 @@ def test_reading_only_matches_gives_the_pairs_of_reading_everything(tmp_path: Pa
     assert {other for _, other in _pairs(found.postings, new)} <= returned
     assert len(returned) < len(stored)
     assert all(p.origin == "stored" and p.story_id for p in found.profiles)
+
+
+def test_reading_a_slice_of_matches_at_a_time_reads_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, needs = _write(tmp_path / "p.parquet", _stored()), _needs(_new())
+    whole = _read(path, needs)
+    # Slices that split keys' members and the profiles between them.
+    monkeypatch.setattr(index, "_HITS_PER_SLICE", 3)
+    monkeypatch.setattr(index, "_PROFILES_PER_SLICE", 2)
+    assert _read(path, needs) == whole and whole.postings and len(whole.profiles) > 2
 
 
 def test_files_without_stored_keys_read_the_same(tmp_path: Path) -> None:
@@ -96,8 +127,7 @@ def test_files_read_together_give_the_pairs_of_files_read_alone(tmp_path: Path) 
     needs = _needs(new)
     # One run's file and an older one without stored keys, as a store of several runs holds them.
     paths = [_write(tmp_path / "a.parquet", stored[::2]), _write(tmp_path / "b.parquet", stored[1::2], with_keys=False)]
-    together = index.read_candidates(paths, needs, lambda p: candidate_keys(p, CONFIG),
-                                     lambda key: key_window_s(key, CONFIG), CONFIG.max_postings)
+    together = _read_all(paths, needs)
     alone = [_read(path, needs) for path in paths]
     assert _pairs(together.postings, new) == _pairs([p for found in alone for p in found.postings], new)
     assert {other for _, other in _pairs(together.postings, new)} <= {p.article_id for p in together.profiles}
@@ -171,8 +201,7 @@ def _what_a_run_reads(out: Path, since: str = "2025-03-01") -> tuple[set[tuple[s
     needs = _needs(new, frozenset({_stored()[9].url_key, _stored()[1].url_key}))
     committed = index.committed_state(str(out))
     profiles = index.state_files(str(out), index.PROFILES_STATE, since, committed)
-    found = index.read_candidates(profiles, needs, lambda p: candidate_keys(p, CONFIG),
-                                  lambda key: key_window_s(key, CONFIG), CONFIG.max_postings, since=since)
+    found = _read_all(profiles, needs, since)
     summaries = index.state_files(str(out), index.SUMMARIES_STATE, since, committed)
     snapshots = list(index.read_snapshots(summaries, frozenset(f"s{i}" for i in range(12)), since=since))
     return (_pairs(found.postings, new), {p.article_id for p in found.profiles}, sorted(found.urls),

@@ -25,7 +25,6 @@ import io
 import posixpath
 import uuid
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,10 +40,13 @@ from schemas.arrow import TableSpec
 from schemas.records import ActorTag, Article, TopicTag
 from transforms.sink import (PendingFile, commit_file, list_files, read_json, read_parquet, relative_path,
                              temp_dir, write_json)
-from transforms.stories.records import Candidates, Needs, Profile, StorySnapshot
+from transforms.stories.records import Needs, Profile, StorySnapshot
 from transforms.urls import stable_id
 
 __all__ = [
+    "LINKED_URL",
+    "POSTING",
+    "PROFILE",
     "PROFILES_STATE",
     "SUMMARIES_STATE",
     "CommittedState",
@@ -72,6 +74,12 @@ SMALL_STATE_FILE_BYTES = 256 * 1024
 MERGE_AT_FILES = 4
 MERGE_INPUT_BYTES = 32 * 1024 * 1024
 _REPLACES = ".replaces.json"
+# What read_candidates yields, by kind; AssignStories uses them as its output tags.
+POSTING, PROFILE, LINKED_URL = "postings", "profiles", "urls"
+# Rows turned into Python objects at a time: the read can match hundreds of thousands of rows
+# (below) and holds only a slice of them in Python.
+_HITS_PER_SLICE = 16_384
+_PROFILES_PER_SLICE = 512
 _PAIR = lambda a, b: pa.list_(pa.struct([pa.field(a, pa.string()), pa.field(b, pa.string())]))  # noqa: E731
 _COUNTED = pa.list_(pa.struct([pa.field("id", pa.string()), pa.field("name", pa.string()),
                                pa.field("n", pa.int32())]))
@@ -194,45 +202,69 @@ def _stored_keys(table: pa.Table, keys_of: Callable[[Profile], list[str]]) -> pa
 
 
 def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profile], list[str]],
-                    window_of: Callable[[str], float], max_postings: int, *, since: str | None = None) -> Candidates:
+                    window_of: Callable[[str], float], max_postings: int, *,
+                    since: str | None = None) -> Iterator[tuple[str, Any]]:
     """What some committed profiles files hold for this run's new articles, and nothing more.
 
-    Only rows sharing a candidate key with a new article (``needs.keys``) or linked from one
-    (``needs.url_keys``) leave the files; the match is vectorised (Arrow), so the cost of the rest of
-    the rows is a scan in C, not Python objects. Per key and new article, only the latest
-    ``max_postings`` members before it within the key's window are kept: a superset of what
-    ``pair_candidates`` takes, so the result equals reading everything, and a key brings at most
-    ``max_postings`` stored members per new article having it, however many the store holds. Files are
-    read several at a time because a store holds many small files, and matching them one by one
+    Yields ``(kind, item)``: a ``POSTING`` ``(key, (order, "stored"))`` per stored member a new
+    article can pair with, the ``PROFILE`` of each article those postings name, and a ``LINKED_URL``
+    ``(url_key, article_id)`` per stored article a new one links to (``needs.url_keys``).
+
+    Only rows sharing a candidate key with a new article (``needs.keys``) leave the files; the match,
+    the time window and the sort are vectorised (Arrow), so the rest of the rows cost a scan in C,
+    not Python objects. Per key and new article, only the latest ``max_postings`` members before it
+    within the key's window are kept: a superset of what ``pair_candidates`` takes, so the result
+    equals reading everything, and a key brings at most ``max_postings`` stored members per new
+    article having it, however many the store holds. A store holding many copies of the new pages
+    (syndication; the bench repeats its pages) still matches every copy under each of its ~50
+    keys, so the matches go through Python a slice at a time and the results are streamed. Files
+    are read several at a time because a store holds many small files, and matching them one by one
     cost a set of the run's keys per file. Rows seen before the day ``since`` are left out, as
     their partitions would be.
     """
-    result = Candidates()
     table = _read_tables(paths, "seen_at", since)
     if table is None:
-        return result
-    keys = _stored_keys(table, keys_of)
-    flat, parents = pc.list_flatten(keys), pc.list_parent_indices(keys)
-    hit = pc.is_in(flat, value_set=pa.array(list(needs.keys), pa.string()))
-    hit_rows = parents.filter(hit)
-    seen_at, ids = pc.take(table["seen_at"], hit_rows).to_pylist(), pc.take(table["article_id"], hit_rows).to_pylist()
-    members: defaultdict[str, list[tuple[tuple[float, str], int]]] = defaultdict(list)
-    for key, row, seen, article_id in zip(flat.filter(hit).to_pylist(), hit_rows.to_pylist(), seen_at, ids):
-        if seen >= needs.keys[key][0][0] - window_of(key):
-            members[key].append(((seen, article_id), row))
-    kept: set[int] = set()
-    for key, found in members.items():
-        found.sort()
-        for order, row in _latest_before(found, needs.keys[key], window_of(key), max_postings):
-            result.postings.append((key, (order, "stored")))
-            kept.add(row)
+        return
     if needs.url_keys:
-        linked = pc.is_in(table["url_key"], value_set=pa.array(sorted(needs.url_keys), pa.string()))
-        linked_rows = table.filter(linked)
-        result.urls.extend(zip(linked_rows["url_key"].to_pylist(), linked_rows["article_id"].to_pylist()))
-    if kept:
-        result.profiles.extend(map(_profile_from_row, table.take(sorted(kept)).to_pylist()))
-    return result
+        linked = table.filter(pc.is_in(table["url_key"], value_set=pa.array(sorted(needs.url_keys), pa.string())))
+        for url in zip(linked["url_key"].to_pylist(), linked["article_id"].to_pylist()):
+            yield LINKED_URL, url
+    if not needs.keys:
+        return
+    kept: set[int] = set()
+    for key, found in _members_by_key(table, needs, keys_of, window_of):
+        for order, row in _latest_before(found, needs.keys[key], window_of(key), max_postings):
+            yield POSTING, (key, (order, "stored"))
+            kept.add(row)
+    rows, profiles = sorted(kept), table.drop_columns(["keys"]) if "keys" in table.column_names else table
+    for start in range(0, len(rows), _PROFILES_PER_SLICE):
+        for row in profiles.take(rows[start:start + _PROFILES_PER_SLICE]).to_pylist():
+            yield PROFILE, _profile_from_row(row)
+
+
+def _members_by_key(table: pa.Table, needs: Needs, keys_of: Callable[[Profile], list[str]],
+                    window_of: Callable[[str], float]) -> Iterator[tuple[str, list[tuple[tuple[float, str], int]]]]:
+    """Each needed key found in ``table`` with its members ``((seen_at, article_id), row)``, sorted,
+    seen no earlier than the key's earliest new article less its window."""
+    needed = list(needs.keys)
+    earliest = pa.array([needs.keys[key][0][0] - window_of(key) for key in needed], pa.float64())
+    keys = _stored_keys(table, keys_of)
+    position = pc.index_in(pc.list_flatten(keys), value_set=pa.array(needed, pa.string()))
+    hits = pa.table({"key": position, "row": pc.list_parent_indices(keys)}).filter(pc.is_valid(position))
+    hits = hits.append_column("seen", pc.take(table["seen_at"], hits["row"]))
+    hits = hits.filter(pc.greater_equal(hits["seen"], pc.take(earliest, hits["key"])))
+    hits = hits.append_column("id", pc.take(table["article_id"], hits["row"]))
+    hits = hits.sort_by([("key", "ascending"), ("seen", "ascending"), ("id", "ascending"), ("row", "ascending")])
+    current, found = None, []
+    for batch in hits.to_batches(max_chunksize=_HITS_PER_SLICE):
+        for key, seen, article_id, row in zip(*(batch[name].to_pylist() for name in ("key", "seen", "id", "row"))):
+            if key != current:
+                if found:
+                    yield needed[current], found
+                current, found = key, []
+            found.append(((seen, article_id), row))
+    if found:
+        yield needed[current], found
 
 
 def _latest_before(found: list[tuple[tuple[float, str], int]], new_orders: Sequence[tuple[float, str]],

@@ -7,7 +7,6 @@ only inside ``AssignStories`` and its state files.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from schemas.arrow import STORIES, STORY_TAG
 from schemas.records import StoryRow, StoryTag, record
@@ -16,7 +15,6 @@ __all__ = [
     "STORIES",
     "STORY_TAG",
     "Assignment",
-    "Candidates",
     "Needs",
     "Profile",
     "StoryRow",
@@ -100,11 +98,3 @@ class Needs:
         """When the run's earliest new article appeared (None: no new article)."""
         return min((orders[0][0] for orders in self.keys.values()), default=None)
 
-
-@dataclass(slots=True)
-class Candidates:
-    """What one stored profiles file holds for a run: postings, their profiles, linked articles."""
-
-    postings: list[tuple[str, tuple[tuple[float, str], str]]] = field(default_factory=list)
-    profiles: list[Profile] = field(default_factory=list)
-    urls: list[tuple[str, str]] = field(default_factory=list)

@@ -49,7 +49,6 @@ __all__ = ["AssignStories", "StoriesResult"]
 
 NAMESPACE = "stories"
 _STORED_PROFILES, _STORED_SUMMARIES, _ORPHANS = "profiles", "summaries", "orphans"
-_POSTINGS, _URLS = "postings", "urls"
 # State files read together: a store holds a few small files per job until they are merged.
 _FILES_PER_READ = 64
 
@@ -129,14 +128,14 @@ class _ReadCandidatesFn(beam.DoFn):
 
     def process(self, batch: tuple[str, tuple[str, ...]], needs: Needs) -> Iterator[Any]:
         config, (since, paths) = self._config, batch
-        found = index.read_candidates(paths, needs, lambda p: candidate_keys(p, config),
-                                      lambda key: key_window_s(key, config), config.max_postings, since=since)
-        self._read.inc(len(found.profiles))
-        yield from found.profiles
-        for posting in found.postings:
-            yield beam.pvalue.TaggedOutput(_POSTINGS, posting)
-        for url in found.urls:
-            yield beam.pvalue.TaggedOutput(_URLS, url)
+        for kind, item in index.read_candidates(paths, needs, lambda p: candidate_keys(p, config),
+                                                lambda key: key_window_s(key, config), config.max_postings,
+                                                since=since):
+            if kind == index.PROFILE:
+                self._read.inc()
+                yield item
+            else:
+                yield beam.pvalue.TaggedOutput(kind, item)
 
 
 class _ProfileFn(beam.DoFn):
@@ -318,7 +317,7 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         stored = (
             listed[_STORED_PROFILES] | "SpreadProfileFiles" >> beam.Reshuffle()
             | "ReadCandidates" >> beam.ParDo(_ReadCandidatesFn(self._config), beam.pvalue.AsSingleton(needs))
-            .with_outputs(_POSTINGS, _URLS, main=_STORED_PROFILES)
+            .with_outputs(index.POSTING, index.LINKED_URL, main=index.PROFILE)
         )
         orphans = listed[_ORPHANS] | "SpreadOrphanFiles" >> beam.Reshuffle()
         _ = orphans | "NoteRecovered" >> beam.Map(_note_recovered, self._out, self._run_id)
@@ -382,8 +381,8 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         needs = self._needs(new, links)
         stored, recovered, summary_files = self._read_state(needs)
         fresh = (new, recovered) | "FreshProfiles" >> beam.Flatten()
-        known = (fresh, stored[_STORED_PROFILES]) | "KnownProfiles" >> beam.Flatten()
-        edges = self._edges(new, recovered, stored[_POSTINGS], known)
+        known = (fresh, stored[index.PROFILE]) | "KnownProfiles" >> beam.Flatten()
+        edges = self._edges(new, recovered, stored[index.POSTING], known)
         assigned = (
             {"new": new | "OneKeyNew" >> beam.Map(_to_single_key),
              "edges": edges | "OneKeyEdges" >> beam.Map(_to_single_key)}
@@ -395,7 +394,7 @@ class AssignStories(beam.PTransform):  # type: ignore[misc]
         finished = (
             {"article": articles | "KeyArticles" >> beam.Map(_by_id),
              "profile": assigned | "KeyAssigned" >> beam.Map(_by_id),
-             "cites": self._cites(links, fresh, stored[_URLS])}
+             "cites": self._cites(links, fresh, stored[index.LINKED_URL])}
             | "JoinDecisions" >> beam.CoGroupByKey() | "FinishArticles" >> beam.FlatMap(_finish)
         )
         return StoriesResult(finished, summaries | "ToStoryRows" >> beam.Map(story_row))
