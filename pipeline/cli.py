@@ -7,7 +7,9 @@ or input, 1 the run itself failed (including: another run holds the output direc
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
+import os
 import re
 import signal
 import sys
@@ -22,6 +24,13 @@ __all__ = ["main"]
 LOGGER = logging.getLogger("newsingest")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+# glibc gives threads that allocate at once their own malloc arenas (up to 8 per core), and memory
+# freed in one arena is not reused for another's requests. Over the jobs of a big run the driver's
+# resident memory crept up that way, job after job (docs/benchmarks.md, session 11). Two arenas
+# keep it down; the GIL serialises most allocations anyway. Set by hand: no library does this.
+_MALLOC_ARENAS = "2"
+_M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
 
 _EPILOG = """\
 Any other --option is passed to Apache Beam as a pipeline option, e.g. --runner=FlinkRunner,
@@ -139,8 +148,20 @@ def _follow(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def _limit_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas in this process and the Beam worker processes it starts, unless the
+    user set ``MALLOC_ARENA_MAX``; nothing to do off glibc."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    os.environ["MALLOC_ARENA_MAX"] = _MALLOC_ARENAS  # read at start-up by child processes (SDK workers)
+    libc = ctypes.CDLL(None)
+    if hasattr(libc, "gnu_get_libc_version"):  # this process has started: tell its allocator directly
+        libc.mallopt(_M_ARENA_MAX, int(_MALLOC_ARENAS))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsingest`` console script and of ``python -m pipeline``."""
+    _limit_malloc_arenas()
     _configure_logging(verbose=False)
     args, beam_args = _parser().parse_known_args(argv)
     _configure_logging(args.verbose)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pyarrow.dataset as ds
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from pipeline.cli import main
+from pipeline.cli import _limit_malloc_arenas, main
 from pipeline.demo.server import DEFAULT_SITE_DIR, DemoServer, start_demo_server
 from transforms.state import key_sources
 from transforms.stories import compact_story_state
@@ -143,3 +144,14 @@ def test_a_rerun_of_a_split_run_adds_nothing(site: tuple[DemoServer, list[str]],
     assert {table: _rows(split, table) for table in before} == before
     assert sum(c["articles"] + c["comments"] for c in report["sources"].values()) == 0
     assert not key_sources(str(split), "articles").data_files  # the rerun cached the last job's files first
+
+
+def test_the_driver_caps_malloc_arenas_for_itself_and_its_workers_unless_the_user_chose(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "unset by the test")
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    _limit_malloc_arenas()
+    assert os.environ["MALLOC_ARENA_MAX"] == "2"  # inherited by the SDK worker processes
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    _limit_malloc_arenas()
+    assert os.environ["MALLOC_ARENA_MAX"] == "8"
