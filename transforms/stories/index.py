@@ -236,7 +236,8 @@ def read_candidates(paths: Sequence[str], needs: Needs, keys_of: Callable[[Profi
         for order, row in _latest_before(found, needs.keys[key], window_of(key), max_postings):
             yield POSTING, (key, (order, "stored"))
             kept.add(row)
-    rows, profiles = sorted(kept), table.drop_columns(["keys"]) if "keys" in table.column_names else table
+    rows = sorted(kept)
+    profiles = table.drop_columns(["keys"]) if "keys" in table.column_names else table  # not a Profile field
     for start in range(0, len(rows), _PROFILES_PER_SLICE):
         for row in profiles.take(rows[start:start + _PROFILES_PER_SLICE]).to_pylist():
             yield PROFILE, _profile_from_row(row)
