@@ -151,7 +151,7 @@ def _follow(args: argparse.Namespace, beam_args: Sequence[str]) -> int:
 def _limit_malloc_arenas() -> None:
     """Cap glibc's malloc arenas in this process and the Beam worker processes it starts, unless the
     user set ``MALLOC_ARENA_MAX``; nothing to do off glibc."""
-    if "MALLOC_ARENA_MAX" in os.environ:
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
         return
     os.environ["MALLOC_ARENA_MAX"] = _MALLOC_ARENAS  # read at start-up by child processes (SDK workers)
     libc = ctypes.CDLL(None)
